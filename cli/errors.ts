@@ -1,0 +1,14 @@
+/**
+ * Errors that are the user's to fix (bad config, missing binary, unreadable file): the CLI
+ * prints their message on one line and exits 2, with no stack trace. Anything else is a bug
+ * and keeps its stack.
+ */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * `vxflow`: one program, one subcommand per part. Each part registers its own subcommand
+ * from its own folder; this file only assembles them and turns user errors into one line.
+ */
+import { Command, CommanderError } from 'commander';
+import { register as registerCollector } from '../collector/src/command.ts';
+import { register as registerDashboard } from '../dashboard/src/command.ts';
+import { register as registerExporter } from '../exporter/src/command.ts';
+import { ConfigError } from './config.ts';
+import { register as registerDecode } from './commands/decode.ts';
+import { register as registerDemo } from './commands/demo.ts';
+import { register as registerMigrate } from './commands/migrate.ts';
+import { register as registerClickhouse } from './commands/clickhouse.ts';
+import { UserError } from './errors.ts';
+
+const program = new Command('vxflow')
+  .description(
+    'Overlay-aware, multi-tenant flow telemetry: NetFlow v9/IPFIX/v5 export, collection, storage, dashboard',
+  )
+  .version('0.1.0')
+  .option(
+    '-c, --config <file>',
+    'YAML configuration file (default: $VXFLOW_CONFIG, else ./vxflow.yaml if present)',
+  )
+  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+for (const register of [
+  registerDemo,
+  registerCollector,
+  registerExporter,
+  registerDashboard,
+  registerDecode,
+  registerMigrate,
+  registerClickhouse,
+]) {
+  register(program);
+}
+for (const cmd of program.commands) cmd.exitOverride();
+
+function fail(message: string, hint?: string): never {
+  process.stderr.write(`vxflow: ${message}\n`);
+  if (hint) process.stderr.write(`vxflow: ${hint}\n`);
+  process.exit(2);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode);
+  }
+  if (err instanceof ConfigError) fail(err.message);
+  if (err instanceof UserError) fail(err.message, err.hint);
+  throw err;
+}
