@@ -101,6 +101,7 @@ export const COLUMNS = [
     [34, 50, 305, 306],
     {
       dimension: false,
+      rollup: true,
     },
   ),
   c('in_if', 'u32', 18, 'ingress interface index', [10, 252]),

@@ -1,0 +1,155 @@
+/**
+ * One handle on ClickHouse for every part of vxflow: the embedded server when no URL is
+ * configured, or the configured one. Hides what 18.16 does differently from current
+ * releases (error codes only in the message text, no JSONCompactEachRow).
+ */
+import { Readable } from 'node:stream';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import type { ClickHouseConfig } from './config.ts';
+import { startEmbedded } from './server.ts';
+
+export interface ClickHouse {
+  url: string;
+  database: string;
+  /** server version, e.g. "18.16.1" */
+  version: string;
+  /** major.minor as a number (18.16), for feature checks */
+  versionNumber: number;
+  query<T = Record<string, unknown>>(sql: string, settings?: Record<string, string | number>): Promise<T[]>;
+  command(sql: string): Promise<void>;
+  insertRowBinary(table: string, columns: string, body: Buffer | Readable): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+  client: ClickHouseClient;
+}
+
+export class ClickHouseQueryError extends Error {
+  constructor(
+    message: string,
+    readonly code: number | undefined,
+    readonly sql: string,
+  ) {
+    super(message);
+    this.name = 'ClickHouseQueryError';
+  }
+}
+
+/** 18.16 puts the code only in the text: "Code: 60, e.displayText() = DB::Exception: …" */
+export function errorCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && /^\d+$/.test(e.code)) return Number(e.code);
+  const m = typeof e?.message === 'string' ? /Code: (\d+)/.exec(e.message) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+function wrap(err: unknown, sql: string): ClickHouseQueryError {
+  const msg = (err as Error)?.message ?? String(err);
+  const clean = msg.replace(/, e\.displayText\(\) = DB::Exception/, '').split('\n')[0];
+  return new ClickHouseQueryError(clean, errorCode(err), sql);
+}
+
+export interface ConnectOptions {
+  log?: (msg: string) => void;
+  /** connect without creating or selecting the database (for migrations) */
+  noDatabase?: boolean;
+  /** ClickHouse user (default: from the URL, else `default`) */
+  username?: string;
+  requestTimeoutMs?: number;
+}
+
+export async function connectClickHouse(
+  cfg: ClickHouseConfig,
+  opts: ConnectOptions = {},
+): Promise<ClickHouse> {
+  let url = cfg.url;
+  let stopEmbedded = async () => {};
+  if (!url) {
+    const srv = await startEmbedded({
+      dataDir: cfg.dataDir,
+      httpPort: cfg.httpPort,
+      tcpPort: cfg.tcpPort,
+      binary: cfg.binary || undefined,
+      log: opts.log,
+    });
+    url = srv.url;
+    stopEmbedded = srv.stop;
+  }
+  const parsed = new URL(url);
+  const username = opts.username ?? (decodeURIComponent(parsed.username) || 'default');
+  const password = decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  const base = parsed.toString().replace(/\/$/, '');
+  const client = createClient({
+    url: base,
+    username,
+    password,
+    request_timeout: opts.requestTimeoutMs ?? 60_000,
+    compression: { request: false, response: false },
+    log: { level: ClickHouseLogLevel.OFF },
+    clickhouse_settings: {},
+  });
+  const database = cfg.database;
+  const handle: ClickHouse = {
+    url: base,
+    database,
+    version: '',
+    versionNumber: 0,
+    client,
+    async query<T>(sql: string, settings?: Record<string, string | number>): Promise<T[]> {
+      try {
+        const rs = await client.query({
+          query: sql,
+          format: 'JSONEachRow',
+          ...(settings ? { clickhouse_settings: settings as never } : {}),
+        });
+        return (await rs.json()) as T[];
+      } catch (err) {
+        throw wrap(err, sql);
+      }
+    },
+    async command(sql: string): Promise<void> {
+      try {
+        await client.command({ query: sql });
+      } catch (err) {
+        throw wrap(err, sql);
+      }
+    },
+    async insertRowBinary(table: string, columns: string, body: Buffer | Readable): Promise<void> {
+      const sql = `INSERT INTO ${table} (${columns}) FORMAT RowBinary`;
+      try {
+        const res = await client.exec({
+          query: sql,
+          values: Buffer.isBuffer(body) ? Readable.from([body]) : body,
+        });
+        // drain the (empty) response so the socket returns to the pool
+        for await (const _ of res.stream) {
+          /* nothing */
+        }
+      } catch (err) {
+        throw wrap(err, sql);
+      }
+    },
+    async ping(): Promise<boolean> {
+      try {
+        return (await client.ping()).success;
+      } catch {
+        return false;
+      }
+    },
+    async close(): Promise<void> {
+      await client.close();
+      await stopEmbedded();
+    },
+  };
+  try {
+    const [row] = await handle.query<{ v: string }>('SELECT version() AS v');
+    handle.version = row.v;
+    const [maj, min] = row.v.split('.').map(Number);
+    handle.versionNumber = maj + min / 100;
+  } catch (err) {
+    await stopEmbedded();
+    throw err;
+  }
+  return handle;
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { COLUMN_NAMES, COLUMNS, emptyFlow } from '../../protocol/src/schema/columns.ts';
+import {
+  createFlowsTable,
+  createRollupTable,
+  createRollupView,
+  ROLLUP_DIMENSIONS,
+  ROLLUPS,
+  SORT_KEY,
+} from './ddl.ts';
+import { CLICKHOUSE_TYPE, FLOW_INSERT_COLUMNS } from './rowbinary.ts';
+
+/** Parses "name Type" lines out of a CREATE TABLE statement. */
+function columnsOf(ddl: string): [string, string][] {
+  const body = ddl.slice(ddl.indexOf('(') + 1, ddl.indexOf('\n) ENGINE'));
+  return body.split(',\n').map((l) => l.trim().split(/\s+/) as [string, string]);
+}
+
+describe('DDL generated from the flow schema', () => {
+  it('flows has every schema column, in order, with its ClickHouse type', () => {
+    expect(columnsOf(createFlowsTable('db'))).toEqual(COLUMNS.map((c) => [c.name, CLICKHOUSE_TYPE[c.kind]]));
+  });
+
+  it('orders flows by the schema sort keys and partitions by day', () => {
+    const ddl = createFlowsTable('db');
+    expect(ddl).toContain(`ORDER BY (${SORT_KEY.join(', ')})`);
+    expect(ddl).toContain('PARTITION BY toYYYYMMDD(time_received)');
+    expect(SORT_KEY[0]).toBe('tenant');
+  });
+
+  it('rollups carry exactly the rollup dimensions plus the measures, and their views read the raw table', () => {
+    for (const r of ROLLUPS) {
+      const names = columnsOf(createRollupTable('db', r)).map(([n]) => n);
+      expect(names).toEqual(['time', ...ROLLUP_DIMENSIONS.map((c) => c.name), 'bytes', 'packets', 'flows']);
+      const view = createRollupView('db', r);
+      expect(view).toContain(`TO db.${r.table} `);
+      expect(view).toContain('FROM db.flows ');
+      expect(view).toContain(`${r.bucket}(time_received) AS time`);
+    }
+  });
+
+  it('the insert column list and the zero record follow the schema', () => {
+    expect(FLOW_INSERT_COLUMNS.split(', ')).toEqual(COLUMN_NAMES);
+    expect(Object.keys(emptyFlow())).toEqual(COLUMN_NAMES);
+  });
+});

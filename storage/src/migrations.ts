@@ -1,0 +1,85 @@
+/**
+ * Schema migrations: the only place that issues DDL. Versioned (table
+ * `schema_migrations`), idempotent (every statement is IF NOT EXISTS, and applied versions
+ * are skipped), and run automatically at start by every part that uses the database.
+ * After the versioned steps, columns that the schema gained since the flows table was
+ * created are added, so adding a field stays one edit.
+ */
+import { COLUMNS } from '../../protocol/src/schema/columns.ts';
+import type { ClickHouse } from './clickhouse.ts';
+import {
+  columnType,
+  createExportersTable,
+  createFlowsTable,
+  createRollupTable,
+  createRollupView,
+  ROLLUPS,
+} from './ddl.ts';
+import { ident, sql } from './sql.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: (db: string) => string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'flows table, rollups per minute / 5 minutes / hour, exporters',
+    statements: (db) => [
+      createFlowsTable(db),
+      ...ROLLUPS.flatMap((r) => [createRollupTable(db, r), createRollupView(db, r)]),
+      createExportersTable(db),
+    ],
+  },
+];
+
+export interface MigrateResult {
+  applied: number[];
+  addedColumns: string[];
+}
+
+export async function migrate(
+  ch: ClickHouse,
+  opts: { log?: (msg: string) => void } = {},
+): Promise<MigrateResult> {
+  const log = opts.log ?? (() => {});
+  const db = ident(ch.database);
+  const dbName = ch.database;
+  await ch.command(`CREATE DATABASE IF NOT EXISTS ${dbName}`);
+  await ch.command(
+    `CREATE TABLE IF NOT EXISTS ${dbName}.schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = TinyLog`,
+  );
+  const done = new Set(
+    (await ch.query<{ version: number }>(`SELECT version FROM ${dbName}.schema_migrations`)).map((r) =>
+      Number(r.version),
+    ),
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    log(`migration ${m.version}: ${m.name}`);
+    for (const stmt of m.statements(dbName)) await ch.command(stmt);
+    await ch.command(
+      sql`INSERT INTO ${db}.schema_migrations (version, name, applied_at) VALUES (${m.version}, ${m.name}, now())`,
+    );
+    applied.push(m.version);
+  }
+  const existing = new Set(
+    (
+      await ch.query<{ name: string }>(
+        sql`SELECT name FROM system.columns WHERE database = ${dbName} AND table = 'flows'`,
+      )
+    ).map((r) => r.name),
+  );
+  const addedColumns: string[] = [];
+  for (const c of COLUMNS) {
+    if (existing.has(c.name)) continue;
+    log(`flows: adding column ${c.name} ${columnType(c)}`);
+    await ch.command(`ALTER TABLE ${dbName}.flows ADD COLUMN ${c.name} ${columnType(c)}`);
+    addedColumns.push(c.name);
+  }
+  if (applied.length === 0 && addedColumns.length === 0) log(`schema of database ${dbName} is up to date`);
+  return { applied, addedColumns };
+}

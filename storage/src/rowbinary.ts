@@ -1,0 +1,189 @@
+/**
+ * RowBinary, ClickHouse's fastest input format that 18.16 and current releases share
+ * (measured here at about 3x JSONEachRow). The flows encoder is generated from the schema
+ * (protocol/src/schema/columns.ts): one column list, no hand-kept order.
+ */
+import { isIP } from 'node:net';
+import { COLUMNS, type ColumnKind, type FlowRecord } from '../../protocol/src/schema/columns.ts';
+
+/** A growable little-endian writer. */
+export class RowBinaryWriter {
+  buf: Buffer;
+  off = 0;
+  rows = 0;
+
+  constructor(initial = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  ensure(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.off + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.off++] = v & 0xff;
+  }
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16LE(v & 0xffff, this.off);
+    this.off += 2;
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v >>> 0, this.off);
+    this.off += 4;
+  }
+  u64(v: number | bigint): void {
+    this.ensure(8);
+    if (typeof v === 'bigint') this.buf.writeBigUInt64LE(BigInt.asUintN(64, v), this.off);
+    else {
+      const n = v < 0 || !Number.isFinite(v) ? 0 : Math.floor(v);
+      this.buf.writeUInt32LE(n % 4294967296, this.off);
+      this.buf.writeUInt32LE(Math.floor(n / 4294967296) >>> 0, this.off + 4);
+    }
+    this.off += 8;
+  }
+  /** DateTime: seconds since the epoch, from milliseconds */
+  dateTime(ms: number): void {
+    this.u32(ms > 0 ? Math.floor(ms / 1000) : 0);
+  }
+  string(s: string): void {
+    const len = Buffer.byteLength(s);
+    this.ensure(len + 5);
+    let n = len;
+    while (n >= 0x80) {
+      this.buf[this.off++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.off++] = n;
+    this.off += this.buf.write(s, this.off, 'utf8');
+  }
+  /** FixedString(16): IPv6, or IPv4 mapped (::ffff:a.b.c.d); '' = all zeroes */
+  ip(s: string): void {
+    this.ensure(16);
+    writeIp16(s, this.buf, this.off);
+    this.off += 16;
+  }
+  bytes(b: Buffer): void {
+    this.ensure(b.length);
+    b.copy(this.buf, this.off);
+    this.off += b.length;
+  }
+  finish(): Buffer {
+    return this.buf.subarray(0, this.off);
+  }
+  reset(): void {
+    this.off = 0;
+    this.rows = 0;
+  }
+}
+
+const ipCache = new Map<string, Buffer>();
+
+/** Writes the 16-byte form of an IP address text; unparsable text is written as zeroes. */
+export function writeIp16(s: string, out: Buffer, off: number): void {
+  if (s === '') {
+    out.fill(0, off, off + 16);
+    return;
+  }
+  let b = ipCache.get(s);
+  if (!b) {
+    b = parseIp16(s);
+    if (ipCache.size > 200_000) ipCache.clear();
+    ipCache.set(s, b);
+  }
+  b.copy(out, off);
+}
+
+export function parseIp16(s: string): Buffer {
+  const out = Buffer.alloc(16);
+  const family = isIP(s);
+  if (family === 4) {
+    out[10] = 0xff;
+    out[11] = 0xff;
+    const p = s.split('.');
+    for (let i = 0; i < 4; i++) out[12 + i] = Number(p[i]);
+  } else if (family === 6) {
+    let text = s;
+    const tail: number[] = [];
+    const lastColon = text.lastIndexOf(':');
+    if (text.indexOf('.', lastColon) > 0) {
+      const v4 = text
+        .slice(lastColon + 1)
+        .split('.')
+        .map(Number);
+      tail.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      text = `${text.slice(0, lastColon + 1)}0:0`;
+    }
+    const [head, rest] = text.split('::');
+    const h = head ? head.split(':') : [];
+    const r = rest !== undefined && rest !== '' ? rest.split(':') : [];
+    const words = [...h, ...Array(8 - h.length - r.length).fill('0'), ...r].map((w) =>
+      Number.parseInt(w, 16),
+    );
+    if (tail.length) {
+      words[6] = tail[0];
+      words[7] = tail[1];
+    }
+    for (let i = 0; i < 8; i++) out.writeUInt16BE(words[i], i * 2);
+  }
+  return out;
+}
+
+/** ClickHouse type of each column kind. */
+export const CLICKHOUSE_TYPE: Record<ColumnKind, string> = {
+  datetime: 'DateTime',
+  ip: 'FixedString(16)',
+  mac: 'UInt64',
+  u8: 'UInt8',
+  u16: 'UInt16',
+  u32: 'UInt32',
+  u64: 'UInt64',
+  string: 'String',
+};
+
+type FieldWriter = (w: RowBinaryWriter, rec: FlowRecord) => void;
+
+function writerFor(name: keyof FlowRecord, kind: ColumnKind): FieldWriter {
+  const get = (rec: FlowRecord) => rec[name] as never;
+  switch (kind) {
+    case 'datetime':
+      return (w, r) => w.dateTime(get(r));
+    case 'ip':
+      return (w, r) => w.ip(get(r));
+    case 'mac':
+    case 'u64':
+      return (w, r) => w.u64(get(r));
+    case 'u8':
+      return (w, r) => w.u8(get(r));
+    case 'u16':
+      return (w, r) => w.u16(get(r));
+    case 'u32':
+      return (w, r) => w.u32(get(r));
+    case 'string':
+      return (w, r) => w.string(get(r) ?? '');
+  }
+}
+
+const FLOW_WRITERS: FieldWriter[] = COLUMNS.map((c) => writerFor(c.name, c.kind));
+
+/** Appends one flow row (every canonical column, schema order). */
+export function writeFlowRow(w: RowBinaryWriter, rec: FlowRecord): void {
+  for (let i = 0; i < FLOW_WRITERS.length; i++) FLOW_WRITERS[i](w, rec);
+  w.rows++;
+}
+
+export function encodeFlowsRowBinary(rows: readonly FlowRecord[]): Buffer {
+  const w = new RowBinaryWriter(Math.max(1024, rows.length * 160));
+  for (const r of rows) writeFlowRow(w, r);
+  return w.finish();
+}
+
+/** The column list of an INSERT … FORMAT RowBinary into flows, in schema order. */
+export const FLOW_INSERT_COLUMNS = COLUMNS.map((c) => c.name).join(', ');
