@@ -1,0 +1,123 @@
+/**
+ * The protobuf form of the flow record, generated from the schema: field numbers follow
+ * goflow2's FlowMessage where goflow2 has the field (so its consumers read ours), and our
+ * overlay and tenant fields take 1000 and up. Times are nanoseconds like goflow2's
+ * `*_ns` fields; addresses are 16 bytes (IPv4-mapped), as goflow2 sends 4 or 16.
+ */
+import protobuf from 'protobufjs';
+import { COLUMNS, type Column, type FlowRecord } from './columns.ts';
+
+const PROTO_TYPE: Record<Column['kind'], string> = {
+  datetime: 'uint64',
+  ip: 'bytes',
+  mac: 'uint64',
+  u8: 'uint32',
+  u16: 'uint32',
+  u32: 'uint32',
+  u64: 'uint64',
+  string: 'string',
+};
+
+export const protobufFieldName = (c: Column): string => ('protobufName' in c && c.protobufName ? c.protobufName : c.name);
+
+export const PROTO_PACKAGE = 'vxflow';
+export const PROTO_MESSAGE = 'FlowMessage';
+
+/** The .proto text (proto3). */
+export function flowProtoText(): string {
+  const fields = COLUMNS.map(
+    (c) => `  // ${c.description}\n  ${PROTO_TYPE[c.kind]} ${protobufFieldName(c)} = ${c.protobufField};`,
+  ).join('\n');
+  return `// Generated from protocol/src/schema/columns.ts: do not edit.
+// Field numbers follow goflow2's FlowMessage where it has the field; 1000+ are vxflow's.
+// Framing on streams: each message is preceded by its length as a varint.
+syntax = "proto3";
+package ${PROTO_PACKAGE};
+
+message ${PROTO_MESSAGE} {
+${fields}
+}
+`;
+}
+
+let cached: protobuf.Type | undefined;
+
+/** The protobufjs type, built by reflection from the schema. */
+export function flowMessageType(): protobuf.Type {
+  if (cached) return cached;
+  const type = new protobuf.Type(PROTO_MESSAGE);
+  for (const c of COLUMNS)
+    type.add(new protobuf.Field(protobufFieldName(c), c.protobufField, PROTO_TYPE[c.kind]));
+  new protobuf.Root().define(PROTO_PACKAGE).add(type);
+  cached = type;
+  return type;
+}
+
+function ip16(s: string): Uint8Array {
+  // imported lazily to keep this module free of node:net at load time
+  return s === '' ? new Uint8Array(0) : ipToBytes16(s);
+}
+
+/** 16-byte IPv4-mapped / IPv6 form of an address text. */
+export function ipToBytes16(s: string): Uint8Array {
+  const out = new Uint8Array(16);
+  if (!s.includes(':')) {
+    out[10] = 0xff;
+    out[11] = 0xff;
+    const p = s.split('.');
+    for (let i = 0; i < 4; i++) out[12 + i] = Number(p[i]) & 0xff;
+    return out;
+  }
+  let text = s;
+  const tail: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  if (text.indexOf('.', lastColon) > 0) {
+    const v4 = text
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
+    tail.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+    text = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const [head, rest] = text.split('::');
+  const h = head ? head.split(':') : [];
+  const r = rest ? rest.split(':') : [];
+  const words = [...h, ...Array(Math.max(0, 8 - h.length - r.length)).fill('0'), ...r].map((w) =>
+    Number.parseInt(w, 16),
+  );
+  if (tail.length) {
+    words[6] = tail[0];
+    words[7] = tail[1];
+  }
+  for (let i = 0; i < 8; i++) {
+    out[i * 2] = (words[i] >> 8) & 0xff;
+    out[i * 2 + 1] = words[i] & 0xff;
+  }
+  return out;
+}
+
+/** A plain object for protobufjs' encode(), from a flow record. */
+export function toProtobufObject(rec: FlowRecord): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const c of COLUMNS) {
+    const v = rec[c.name];
+    const name = protobufFieldName(c);
+    switch (c.kind) {
+      case 'datetime':
+        o[name] = BigInt(Math.round(v as number)) * 1_000_000n;
+        break;
+      case 'ip':
+        o[name] = ip16(v as string);
+        break;
+      default:
+        o[name] = v;
+    }
+  }
+  return o;
+}
+
+/** Length-delimited encoding of one record. */
+export function encodeFlowDelimited(rec: FlowRecord): Uint8Array {
+  const t = flowMessageType();
+  return t.encodeDelimited(t.fromObject(toProtobufObject(rec))).finish();
+}
