@@ -1,0 +1,102 @@
+/**
+ * Attributes a flow to its tenant (DESIGN.md): by VNI first, then VLAN, then by subnet
+ * (longest prefix). Subnets and endpoints are looked up inside the tenant the VNI chose,
+ * because two tenants may use the same private addresses and only the VNI tells them
+ * apart. An unknown VNI stays unassigned (tenant ''), never dropped.
+ */
+import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
+import { parseIpInto } from '../net/ip.ts';
+import type { Inventory, Scope, SubnetInfo } from './inventory.ts';
+
+export interface EnrichStats {
+  /** flows attributed by VNI, VLAN, subnet; with an unknown VNI; with nothing to go on */
+  byVni: number;
+  byVlan: number;
+  bySubnet: number;
+  unknownVni: number;
+  unassigned: number;
+}
+
+export interface Enricher {
+  enrich(rec: FlowRecord): void;
+  setInventory(inv: Inventory): void;
+  readonly stats: EnrichStats;
+}
+
+export function createEnricher(initial: Inventory): Enricher {
+  let inv = initial;
+  const src = new Uint8Array(16);
+  const dst = new Uint8Array(16);
+  const stats: EnrichStats = { byVni: 0, byVlan: 0, bySubnet: 0, unknownVni: 0, unassigned: 0 };
+
+  function inScopes(
+    network: Scope,
+    tenant: Scope,
+    addr: Uint8Array,
+    fam: 0 | 4 | 6,
+  ): { subnet: SubnetInfo | undefined; port: string | undefined } {
+    if (fam === 0) return { subnet: undefined, port: undefined };
+    return {
+      subnet: network.subnets.lookupBytes(addr, fam) ?? tenant.subnets.lookupBytes(addr, fam),
+      port: network.ports.lookupBytes(addr, fam) ?? tenant.ports.lookupBytes(addr, fam),
+    };
+  }
+
+  function fill(rec: FlowRecord, network: Scope, tenant: Scope, sf: 0 | 4 | 6, df: 0 | 4 | 6): void {
+    const s = inScopes(network, tenant, src, sf);
+    const d = inScopes(network, tenant, dst, df);
+    rec.src_subnet = s.subnet?.label ?? '';
+    rec.dst_subnet = d.subnet?.label ?? '';
+    rec.src_endpoint = s.port ?? '';
+    rec.dst_endpoint = d.port ?? '';
+    const sIn = s.subnet !== undefined && s.subnet.tenant === rec.tenant;
+    const dIn = d.subnet !== undefined && d.subnet.tenant === rec.tenant;
+    rec.traffic_class = sIn && dIn ? 'east-west' : 'north-south';
+  }
+
+  return {
+    stats,
+    setInventory(next) {
+      inv = next;
+    },
+    enrich(rec) {
+      const sf = parseIpInto(rec.src_addr as string, src);
+      const df = parseIpInto(rec.dst_addr as string, dst);
+      if (rec.vni !== 0) {
+        const hit = inv.byVni.get(rec.vni as number);
+        if (!hit) {
+          stats.unknownVni++;
+          return;
+        }
+        stats.byVni++;
+        rec.tenant = hit.network.tenant;
+        rec.network = hit.network.network;
+        fill(rec, hit.network, hit.tenant, sf, df);
+        return;
+      }
+      if (rec.vlan !== 0) {
+        const hit = inv.byVlan.get(rec.vlan as number);
+        if (hit) {
+          stats.byVlan++;
+          rec.tenant = hit.network.tenant;
+          rec.network = hit.network.network;
+          fill(rec, hit.network, hit.tenant, sf, df);
+          return;
+        }
+      }
+      const flat = inv.flat;
+      const owner =
+        (sf !== 0 ? flat.subnets.lookupBytes(src, sf) : undefined) ??
+        (df !== 0 ? flat.subnets.lookupBytes(dst, df) : undefined);
+      if (!owner) {
+        stats.unassigned++;
+        return;
+      }
+      stats.bySubnet++;
+      rec.tenant = owner.tenant;
+      rec.network = owner.network;
+      const tenant = inv.tenantScopes.get(owner.tenant) ?? flat;
+      fill(rec, tenant, tenant, sf, df);
+    },
+  };
+}

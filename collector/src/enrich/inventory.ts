@@ -1,0 +1,156 @@
+/**
+ * The tenant inventory (DESIGN.md tenant model) as a YAML file, validated, and compiled
+ * into lookup tables: VNI → network, VLAN → network, and per scope a prefix trie of
+ * subnets and one of port addresses, so enriching a flow is a handful of trie walks.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { cidrToString, parseCidr } from '../net/ip.ts';
+import { createPrefixTrie, type PrefixTrie } from '../net/prefix-trie.ts';
+
+const Port = Type.Object({ name: Type.String(), ip: Type.String(), mac: Type.Optional(Type.String()) });
+const Subnet = Type.Object({
+  name: Type.Optional(Type.String()),
+  cidr: Type.String(),
+  ports: Type.Optional(Type.Array(Port)),
+});
+const Network = Type.Object({
+  name: Type.String(),
+  vni: Type.Optional(Type.Integer({ minimum: 1, maximum: 0xffffff })),
+  vlan: Type.Optional(Type.Integer({ minimum: 1, maximum: 4094 })),
+  subnets: Type.Array(Subnet, { default: [] }),
+});
+const Tenant = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  networks: Type.Array(Network, { default: [] }),
+});
+export const InventoryFile = Type.Object({
+  tenants: Type.Array(Tenant, { default: [] }),
+  exporters: Type.Optional(Type.Array(Type.Object({ address: Type.String(), name: Type.String() }))),
+});
+export type InventoryFile = Static<typeof InventoryFile>;
+
+export interface SubnetInfo {
+  /** what flows show in src_subnet/dst_subnet: the subnet's name, else its CIDR */
+  label: string;
+  tenant: string;
+  network: string;
+}
+
+/** The subnets and ports of one tenant or one network. */
+export interface Scope {
+  tenant: string;
+  network: string;
+  subnets: PrefixTrie<SubnetInfo>;
+  ports: PrefixTrie<string>;
+}
+
+export interface Inventory {
+  byVni: ReadonlyMap<number, { network: Scope; tenant: Scope }>;
+  byVlan: ReadonlyMap<number, { network: Scope; tenant: Scope }>;
+  /** subnets of every network, for flows with no VNI; flat networks win an overlap */
+  flat: Scope;
+  tenantScopes: ReadonlyMap<string, Scope>;
+  exporterNames: ReadonlyMap<string, string>;
+  tenants: number;
+  subnets: number;
+}
+
+export type InventoryResult = { ok: true; value: Inventory } | { ok: false; reason: string };
+
+const scope = (tenant: string, network: string): Scope => ({
+  tenant,
+  network,
+  subnets: createPrefixTrie(),
+  ports: createPrefixTrie(),
+});
+
+export function emptyInventory(): Inventory {
+  return {
+    byVni: new Map(),
+    byVlan: new Map(),
+    flat: scope('', ''),
+    tenantScopes: new Map(),
+    exporterNames: new Map(),
+    tenants: 0,
+    subnets: 0,
+  };
+}
+
+/** Parses and compiles inventory YAML text; never throws, says what is wrong. */
+export function parseInventory(text: string): InventoryResult {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    return { ok: false, reason: `not valid YAML: ${(err as Error).message.split('\n')[0]}` };
+  }
+  const value = Value.Default(InventoryFile, Value.Clone(raw));
+  const first = Value.Errors(InventoryFile, value).First();
+  if (first) return { ok: false, reason: `${first.path || '(top level)'}: ${first.message}` };
+  return compileInventory(value as InventoryFile);
+}
+
+export function compileInventory(file: InventoryFile): InventoryResult {
+  const inv = emptyInventory();
+  const byVni = inv.byVni as Map<number, { network: Scope; tenant: Scope }>;
+  const byVlan = inv.byVlan as Map<number, { network: Scope; tenant: Scope }>;
+  const tenantScopes = inv.tenantScopes as Map<string, Scope>;
+  // overlay networks first, so a flat network's subnet wins an overlap in the flat scope
+  const later: (() => void)[] = [];
+  for (const [ti, t] of file.tenants.entries()) {
+    if (tenantScopes.has(t.name))
+      return { ok: false, reason: `tenants/${ti}: tenant ${t.name} listed twice` };
+    const tScope = scope(t.name, '');
+    tenantScopes.set(t.name, tScope);
+    for (const [ni, n] of t.networks.entries()) {
+      const where = `tenants/${ti}/networks/${ni}`;
+      const nScope = scope(t.name, n.name);
+      if (n.vni !== undefined) {
+        const prev = byVni.get(n.vni);
+        if (prev)
+          return {
+            ok: false,
+            reason: `${where}: VNI ${n.vni} already belongs to ${prev.tenant.tenant}/${prev.network.network}`,
+          };
+        byVni.set(n.vni, { network: nScope, tenant: tScope });
+      }
+      if (n.vlan !== undefined && !byVlan.has(n.vlan))
+        byVlan.set(n.vlan, { network: nScope, tenant: tScope });
+      for (const [si, s] of n.subnets.entries()) {
+        const cidr = parseCidr(s.cidr);
+        if (!cidr)
+          return {
+            ok: false,
+            reason: `${where}/subnets/${si}: cidr ${JSON.stringify(s.cidr)} is not a CIDR`,
+          };
+        const info: SubnetInfo = { label: s.name ?? cidrToString(cidr), tenant: t.name, network: n.name };
+        nScope.subnets.insert(cidr, info);
+        tScope.subnets.insert(cidr, info);
+        const addFlat = () => inv.flat.subnets.insert(cidr, info);
+        if (n.vni === undefined) later.push(addFlat);
+        else addFlat();
+        inv.subnets++;
+        for (const [pi, p] of (s.ports ?? []).entries()) {
+          const host = parseCidr(p.ip);
+          if (!host || host.prefix !== host.bytes.length * 8)
+            return {
+              ok: false,
+              reason: `${where}/subnets/${si}/ports/${pi}: ip ${JSON.stringify(p.ip)} is not an address`,
+            };
+          nScope.ports.insert(host, p.name);
+          tScope.ports.insert(host, p.name);
+          const addPort = () => inv.flat.ports.insert(host, p.name);
+          if (n.vni === undefined) later.push(addPort);
+          else addPort();
+        }
+      }
+    }
+  }
+  for (const f of later) f();
+  inv.tenants = tenantScopes.size;
+  const names = inv.exporterNames as Map<string, string>;
+  for (const e of file.exporters ?? []) names.set(e.address, e.name);
+  return { ok: true, value: inv };
+}

@@ -1,0 +1,281 @@
+/**
+ * One decode worker thread: one decoder (templates for the exporters routed here), plus one
+ * per IPFIX-over-TCP session (RFC 7011 scopes templates to the transport session). Each
+ * flow gets its sampling rate and tenant here, then is encoded for every configured output,
+ * so the main thread only moves bytes.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FlowDecoder, PacketSummary } from '../../../protocol/src/decode/api.ts';
+import { createDecoder } from '../../../protocol/src/decode/index.ts';
+import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
+import { RowBinaryWriter, writeFlowRow } from '../../../storage/src/rowbinary.ts';
+import { createEnricher } from '../enrich/enrich.ts';
+import { emptyInventory, parseInventory } from '../enrich/inventory.ts';
+import { createSamplingPolicy } from '../enrich/sampling.ts';
+import { flowToJson } from '../output/json-record.ts';
+import { createProtobufFlowEncoder } from '../output/protobuf-schema.ts';
+import { newSequenceState, observeSequence, type SequenceState } from './sequence-accounting.ts';
+import {
+  type ExporterDomainStats,
+  type FromWorker,
+  INDEX_STRIDE,
+  type ToWorker,
+  type WorkerInit,
+  type WorkerStats,
+} from './worker-protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('decode-worker.ts runs as a worker thread');
+const init = workerData as WorkerInit;
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+const decoderOptions = { ...init.decoder, keepExtra: init.outputs.jsonl };
+const decoder = createDecoder(decoderOptions);
+const sessions = new Map<string, FlowDecoder>();
+const sampling = createSamplingPolicy(init.sampling);
+const initialInventory = parseInventory(init.inventoryText);
+const enricher = createEnricher(initialInventory.ok ? initialInventory.value : emptyInventory());
+const protobufEncoder = init.outputs.protobuf ? createProtobufFlowEncoder() : undefined;
+
+const rowbinary = init.outputs.rowbinary ? new RowBinaryWriter(1 << 20) : undefined;
+let jsonParts: string[] = [];
+let protoParts: Uint8Array[] = [];
+let protoBytes = 0;
+let chunkRows = 0;
+
+interface DomainEntry extends ExporterDomainStats {
+  seq: SequenceState;
+}
+const domains = new Map<string, DomainEntry>();
+const stats: WorkerStats = {
+  datagrams: 0,
+  records: 0,
+  errors: {},
+  held: 0,
+  heldExpired: 0,
+  templateMisses: 0,
+  templatesLearnt: 0,
+  lostPackets: 0,
+  lostRecords: 0,
+  reordered: 0,
+  samplingDefaulted: 0,
+  enrich: enricher.stats,
+  tcpSessions: 0,
+  tcpSessionsRejected: 0,
+  cpuUserUs: 0,
+  cpuSystemUs: 0,
+};
+/** error counts of decoders already gone (closed TCP sessions) */
+const retiredErrors: Record<string, number> = {};
+
+function sendChunk(): void {
+  if (chunkRows === 0) return;
+  const msg: Extract<FromWorker, { type: 'chunk' }> = { type: 'chunk', rows: chunkRows };
+  const transfer: ArrayBuffer[] = [];
+  if (rowbinary) {
+    const body = rowbinary.finish();
+    const copy = new Uint8Array(body.length);
+    copy.set(body);
+    msg.rowbinary = copy.buffer;
+    transfer.push(copy.buffer);
+    rowbinary.reset();
+  }
+  if (init.outputs.jsonl) {
+    const bytes = Buffer.from(`${jsonParts.join('\n')}\n`);
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    msg.jsonl = copy.buffer;
+    transfer.push(copy.buffer);
+    jsonParts = [];
+  }
+  if (protobufEncoder) {
+    const copy = new Uint8Array(protoBytes);
+    let off = 0;
+    for (const p of protoParts) {
+      copy.set(p, off);
+      off += p.length;
+    }
+    msg.protobuf = copy.buffer;
+    transfer.push(copy.buffer);
+    protoParts = [];
+    protoBytes = 0;
+  }
+  chunkRows = 0;
+  post(msg, transfer);
+}
+
+function emit(rec: FlowRecord): void {
+  sampling.apply(rec);
+  enricher.enrich(rec);
+  if (rowbinary) writeFlowRow(rowbinary, rec);
+  if (init.outputs.jsonl) jsonParts.push(flowToJson(rec));
+  if (protobufEncoder) {
+    const b = protobufEncoder.encodeDelimited(rec);
+    protoParts.push(b);
+    protoBytes += b.length;
+  }
+  if (++chunkRows >= init.chunkRows) sendChunk();
+}
+
+function account(sum: PacketSummary, exporter: string, receivedMs: number, dec: FlowDecoder): void {
+  stats.datagrams++;
+  stats.records += sum.records;
+  stats.held += sum.held;
+  if (sum.version === 0) return; // not a flow datagram at all: counted as a decode error
+  const key = `${exporter}/${sum.version}/${sum.observationDomain}`;
+  let d = domains.get(key);
+  if (!d) {
+    if (domains.size >= decoderOptions.maxDomains) return;
+    d = {
+      exporter,
+      version: sum.version,
+      observationDomain: sum.observationDomain,
+      templates: 0,
+      samplingRate: 0,
+      packets: 0,
+      records: 0,
+      lostPackets: 0,
+      lostRecords: 0,
+      reordered: 0,
+      errors: 0,
+      firstSeenMs: receivedMs,
+      lastSeenMs: receivedMs,
+      seq: newSequenceState(),
+    };
+    domains.set(key, d);
+    post({
+      type: 'event',
+      level: 'info',
+      msg: 'first packet from a new exporter',
+      data: { exporter, version: sum.version, observationDomain: sum.observationDomain },
+    });
+  }
+  d.packets++;
+  d.records += sum.records;
+  d.errors += sum.errors;
+  d.lastSeenMs = receivedMs;
+  if (sum.templates > 0) {
+    stats.templatesLearnt += sum.templates;
+    d.templates = dec
+      .templates()
+      .filter((t) => t.exporter === exporter && t.observationDomain === d.observationDomain).length;
+    post({
+      type: 'event',
+      level: 'debug',
+      msg: 'template learnt',
+      data: { exporter, observationDomain: sum.observationDomain, templates: sum.templates },
+    });
+  }
+  // held data sets count toward IPFIX's record sequence only once released; the decoder's
+  // records include released ones, which is what the exporter counted before this message
+  const v = observeSequence(d.seq, sum.version, sum.sequence >>> 0, sum.records);
+  d.lostPackets += v.lostPackets;
+  d.lostRecords += v.lostRecords;
+  stats.lostPackets += v.lostPackets;
+  stats.lostRecords += v.lostRecords;
+  if (v.reordered) {
+    d.reordered++;
+    stats.reordered++;
+  }
+}
+
+function decoderFor(session: string): FlowDecoder | undefined {
+  if (session === '') return decoder;
+  let dec = sessions.get(session);
+  if (!dec) {
+    if (sessions.size >= init.maxTcpSessions) {
+      stats.tcpSessionsRejected++;
+      return undefined;
+    }
+    dec = createDecoder(decoderOptions);
+    sessions.set(session, dec);
+  }
+  return dec;
+}
+
+function sendStats(): void {
+  const errors: Record<string, number> = { ...retiredErrors };
+  let heldExpired = 0;
+  let misses = 0;
+  for (const dec of [decoder, ...sessions.values()]) {
+    for (const [k, n] of Object.entries(dec.stats)) {
+      if (k === 'packets' || k === 'records' || k === 'templates' || k === 'held') continue;
+      errors[k] = (errors[k] ?? 0) + n;
+    }
+    heldExpired += dec.stats['held-expired'] ?? 0;
+    misses += dec.stats['template-missing'] ?? 0;
+  }
+  stats.errors = errors;
+  stats.heldExpired = heldExpired + (retiredErrors['held-expired'] ?? 0);
+  stats.templateMisses = misses + (retiredErrors['template-missing'] ?? 0);
+  stats.samplingDefaulted = sampling.defaulted;
+  stats.tcpSessions = sessions.size;
+  const cpu = process.cpuUsage();
+  stats.cpuUserUs = cpu.user;
+  stats.cpuSystemUs = cpu.system;
+  const rates = decoder.samplingRates();
+  const exporters: ExporterDomainStats[] = [];
+  for (const d of domains.values()) {
+    const { seq: _seq, ...rest } = d;
+    const prefix = `${d.exporter}/${d.observationDomain}/`;
+    for (const [k, r] of Object.entries(rates)) if (k.startsWith(prefix)) rest.samplingRate = r;
+    exporters.push(rest);
+  }
+  post({ type: 'stats', stats, exporters });
+}
+
+const statsTimer = setInterval(sendStats, 1000);
+
+port.on('message', (m: ToWorker) => {
+  switch (m.type) {
+    case 'datagrams': {
+      const bytes = Buffer.from(m.payload);
+      const n = m.index.length / INDEX_STRIDE;
+      const dec = decoderFor(m.session);
+      for (let i = 0; i < n; i++) {
+        const at = i * INDEX_STRIDE;
+        const off = m.index[at];
+        const len = m.index[at + 1];
+        const receivedMs = m.index[at + 2];
+        const exporter = m.exporters[m.index[at + 3]];
+        if (!dec) continue;
+        const sum = dec.decode(bytes.subarray(off, off + len), exporter, receivedMs, emit);
+        account(sum, exporter, receivedMs, dec);
+      }
+      sendChunk();
+      post({ type: 'done', datagrams: n });
+      break;
+    }
+    case 'inventory': {
+      const inv = parseInventory(m.text);
+      if (inv.ok) enricher.setInventory(inv.value);
+      break;
+    }
+    case 'session-closed': {
+      const dec = sessions.get(m.session);
+      if (dec) {
+        for (const [k, n] of Object.entries(dec.stats)) retiredErrors[k] = (retiredErrors[k] ?? 0) + n;
+        sessions.delete(m.session);
+      }
+      break;
+    }
+    case 'expire':
+      decoder.expire(m.nowMs);
+      for (const dec of sessions.values()) dec.expire(m.nowMs);
+      break;
+    case 'export-state':
+      post({ type: 'state', id: m.id, state: decoder.exportState() });
+      break;
+    case 'import-state':
+      decoder.importState(m.state);
+      break;
+    case 'flush':
+      sendChunk();
+      sendStats();
+      post({ type: 'flushed', id: m.id });
+      break;
+  }
+});
+
+port.once('close', () => clearInterval(statsTimer));
+post({ type: 'ready' });

@@ -1,0 +1,195 @@
+/**
+ * Spreads decoding over worker threads (Node 20 has no dgram reusePort, so one thread
+ * receives and the workers decode). Each exporter (address + source port, or TCP session)
+ * always goes to the same worker, so its templates stay together. Datagrams are packed
+ * into batches per worker and sent as transferable buffers.
+ *
+ * Overflow policy: each worker has a bound on datagrams queued for it; beyond it, new
+ * datagrams are dropped and reported through onDrop (dropped_total{stage="decode"}), so a
+ * slow worker can never make the receive path wait or grow memory.
+ */
+import { Worker } from 'node:worker_threads';
+import { type FromWorker, INDEX_STRIDE, type ToWorker, type WorkerInit } from './worker-protocol.ts';
+
+const BATCH_BYTES = 256 * 1024;
+const BATCH_DATAGRAMS = 512;
+
+export interface WorkerPoolOptions {
+  count: number;
+  init: WorkerInit;
+  queueLimit: number;
+  onMessage(worker: number, m: FromWorker): void;
+  onDrop(datagrams: number): void;
+  onError(worker: number, err: Error): void;
+}
+
+export interface WorkerPool {
+  readonly size: number;
+  ready(): Promise<void>;
+  /** which worker a key (exporter address + port, or a TCP session) belongs to */
+  route(key: string): number;
+  /** queues one datagram (copied) for worker w */
+  dispatch(w: number, datagram: Uint8Array, exporter: string, receivedMs: number, session?: string): void;
+  /** sends what is queued now instead of at the end of this event-loop turn */
+  sendPending(): void;
+  post(w: number, m: ToWorker): void;
+  broadcast(m: ToWorker): void;
+  /** datagrams queued or in flight, per worker */
+  backlog(): number[];
+  /** asks every worker to send what it holds, and waits for the answer */
+  flush(): Promise<void>;
+  /** each worker's exported decoder state */
+  exportStates(): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  buf: Uint8Array;
+  used: number;
+  index: number[];
+  exporters: string[];
+  slots: Map<string, number>;
+}
+
+const newPending = (): Pending => ({
+  buf: new Uint8Array(BATCH_BYTES),
+  used: 0,
+  index: [],
+  exporters: [],
+  slots: new Map(),
+});
+
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
+  const workers: Worker[] = [];
+  const readies: Promise<void>[] = [];
+  const inFlight: number[] = [];
+  // UDP and each TCP session batch separately (the session scopes templates)
+  const pending: Map<string, Pending>[] = [];
+  let scheduled = false;
+  let nextId = 1;
+  const waiters = new Map<number, (v: unknown) => void>();
+
+  for (let w = 0; w < opts.count; w++) {
+    const worker = new Worker(new URL('./decode-worker.ts', import.meta.url), {
+      execArgv: ['--import', 'tsx'],
+      workerData: opts.init,
+    });
+    workers.push(worker);
+    inFlight.push(0);
+    pending.push(new Map());
+    readies.push(
+      new Promise((resolve, reject) => {
+        worker.once('error', reject);
+        worker.on('message', (m: FromWorker) => {
+          if (m.type === 'ready') resolve();
+          else if (m.type === 'done') inFlight[w] -= m.datagrams;
+          else if (m.type === 'state') waiters.get(m.id)?.(m.state);
+          else if (m.type === 'flushed') waiters.get(m.id)?.(undefined);
+          opts.onMessage(w, m);
+        });
+      }),
+    );
+    worker.on('error', (err) => opts.onError(w, err));
+  }
+
+  function send(w: number, session: string, p: Pending): void {
+    if (p.index.length === 0) return;
+    // hand the whole buffer over (no copy) and start a fresh one
+    const payload = p.buf.buffer as ArrayBuffer;
+    const index = Float64Array.from(p.index);
+    const msg: ToWorker = { type: 'datagrams', payload, index, exporters: p.exporters, session };
+    workers[w].postMessage(msg, [payload, index.buffer]);
+    p.buf = new Uint8Array(BATCH_BYTES);
+    p.used = 0;
+    p.index = [];
+    p.exporters = [];
+    p.slots.clear();
+  }
+
+  function sendPending(): void {
+    scheduled = false;
+    for (let w = 0; w < workers.length; w++) {
+      for (const [session, p] of pending[w]) {
+        send(w, session, p);
+        if (session !== '') pending[w].delete(session);
+      }
+    }
+  }
+
+  async function request(m: (id: number) => ToWorker): Promise<unknown[]> {
+    sendPending();
+    return Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<unknown>((resolve) => {
+            const id = nextId++;
+            waiters.set(id, (v) => {
+              waiters.delete(id);
+              resolve(v);
+            });
+            worker.postMessage(m(id));
+          }),
+      ),
+    );
+  }
+
+  return {
+    size: workers.length,
+    async ready() {
+      await Promise.all(readies);
+    },
+    route: (key) => fnv1a(key) % workers.length,
+    dispatch(w, datagram, exporter, receivedMs, session = '') {
+      if (inFlight[w] >= opts.queueLimit) {
+        opts.onDrop(1);
+        return;
+      }
+      let p = pending[w].get(session);
+      if (!p) {
+        p = newPending();
+        pending[w].set(session, p);
+      }
+      if (p.used + datagram.length > p.buf.length) {
+        send(w, session, p);
+        if (datagram.length > p.buf.length) p.buf = new Uint8Array(datagram.length);
+      }
+      let slot = p.slots.get(exporter);
+      if (slot === undefined) {
+        slot = p.exporters.length;
+        p.exporters.push(exporter);
+        p.slots.set(exporter, slot);
+      }
+      p.buf.set(datagram, p.used);
+      p.index.push(p.used, datagram.length, receivedMs, slot);
+      p.used += datagram.length;
+      inFlight[w]++;
+      if (p.index.length >= BATCH_DATAGRAMS * INDEX_STRIDE) send(w, session, p);
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(sendPending);
+      }
+    },
+    sendPending,
+    post: (w, m) => workers[w].postMessage(m),
+    broadcast(m) {
+      for (const worker of workers) worker.postMessage(m);
+    },
+    backlog: () => [...inFlight],
+    async flush() {
+      await request((id) => ({ type: 'flush', id }));
+    },
+    exportStates: () => request((id) => ({ type: 'export-state', id })),
+    async close() {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Messages between the receiving main thread and the decode workers. Datagrams travel in
+ * batches: one transferable ArrayBuffer of concatenated payloads plus a Float64Array index
+ * (offset, length, receivedMs, exporter slot) per datagram, so no per-datagram object is
+ * cloned across threads. Decoded flows come back already encoded for each output.
+ */
+
+export interface WorkerInit {
+  decoder: {
+    maxTemplatesPerDomain: number;
+    maxFieldsPerTemplate: number;
+    maxDomains: number;
+    maxHeldSets: number;
+    maxHeldAgeMs: number;
+  };
+  sampling: { default: number; overrides: { exporter: string; rate: number }[] };
+  inventoryText: string;
+  maxTcpSessions: number;
+  outputs: { rowbinary: boolean; jsonl: boolean; protobuf: boolean };
+  /** flows per chunk sent back; a batch of datagrams may give several chunks */
+  chunkRows: number;
+}
+
+/** Index columns per datagram in DatagramBatch.index. */
+export const INDEX_STRIDE = 4;
+
+export type ToWorker =
+  | {
+      type: 'datagrams';
+      payload: ArrayBuffer;
+      index: Float64Array;
+      /** exporter address per slot */
+      exporters: string[];
+      /** '' for UDP; a TCP session key ('tcp:addr:port#n'), which gets its own template scope */
+      session: string;
+    }
+  | { type: 'inventory'; text: string }
+  | { type: 'session-closed'; session: string }
+  | { type: 'expire'; nowMs: number }
+  | { type: 'export-state'; id: number }
+  | { type: 'import-state'; state: unknown }
+  | { type: 'flush'; id: number };
+
+/** Sequence and volume accounting for one exporter + observation domain. */
+export interface ExporterDomainStats {
+  exporter: string;
+  version: number;
+  observationDomain: number;
+  templates: number;
+  samplingRate: number;
+  packets: number;
+  records: number;
+  lostPackets: number;
+  lostRecords: number;
+  reordered: number;
+  errors: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+}
+
+export interface WorkerStats {
+  datagrams: number;
+  records: number;
+  errors: Record<string, number>;
+  held: number;
+  heldExpired: number;
+  templateMisses: number;
+  templatesLearnt: number;
+  lostPackets: number;
+  lostRecords: number;
+  reordered: number;
+  samplingDefaulted: number;
+  enrich: { byVni: number; byVlan: number; bySubnet: number; unknownVni: number; unassigned: number };
+  tcpSessions: number;
+  tcpSessionsRejected: number;
+  cpuUserUs: number;
+  cpuSystemUs: number;
+}
+
+export type FromWorker =
+  | {
+      type: 'chunk';
+      rows: number;
+      rowbinary?: ArrayBuffer;
+      jsonl?: ArrayBuffer;
+      protobuf?: ArrayBuffer;
+    }
+  /** a datagram batch is done (queue accounting) */
+  | { type: 'done'; datagrams: number }
+  | { type: 'stats'; stats: WorkerStats; exporters: ExporterDomainStats[] }
+  | { type: 'event'; level: 'info' | 'debug' | 'warn'; msg: string; data?: Record<string, unknown> }
+  | { type: 'state'; id: number; state: unknown }
+  | { type: 'flushed'; id: number }
+  | { type: 'ready' };
