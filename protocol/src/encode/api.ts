@@ -32,4 +32,19 @@ export interface FlowEncoder {
   encode(records: readonly FlowRecord[], nowMs: number): Buffer[];
   /** datagrams carrying only the templates and options data (sent at start and on demand) */
   templates(nowMs: number): Buffer[];
+  /** running totals since creation */
+  readonly stats: Readonly<EncoderStats>;
+}
+
+export interface EncoderStats {
+  /** datagrams produced */
+  packets: number;
+  /** octets in those datagrams (UDP payload) */
+  octets: number;
+  /** flow records encoded (v5: records written, after any 32-bit counter split) */
+  records: number;
+  /** datagrams that carried templates and options */
+  templatePackets: number;
+  /** records the protocol cannot carry and that were left out (v5: IPv6 flows) */
+  skipped: number;
 }
