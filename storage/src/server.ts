@@ -37,16 +37,19 @@ const CANDIDATES = [
   '/usr/local/bin/clickhouse-server',
 ];
 
-export function findClickHouseBinary(explicit?: string): string {
+export function findClickHouseBinary(explicit?: string, candidates: readonly string[] = CANDIDATES): string {
   if (explicit) {
     if (!isExecutable(explicit))
       throw new UserError(`clickhouse.binary: ${explicit} is not an executable file`, INSTALL_HINT);
     return explicit;
   }
   const fromPath = (process.env.PATH ?? '').split(':').map((d) => join(d, 'clickhouse-server'));
-  for (const p of [...fromPath, ...CANDIDATES]) if (isExecutable(p)) return p;
+  for (const p of [...fromPath, ...candidates]) if (isExecutable(p)) return p;
   // newer releases ship one `clickhouse` binary with a `server` mode
-  for (const d of [...(process.env.PATH ?? '').split(':'), '/usr/bin']) {
+  for (const d of [
+    ...(process.env.PATH ?? '').split(':'),
+    ...candidates.map((c) => c.replace(/\/[^/]+$/, '')),
+  ]) {
     const p = join(d, 'clickhouse');
     if (isExecutable(p)) return p;
   }
