@@ -78,7 +78,6 @@ describe('vxflow CLI', () => {
     expect((caught as UserError).hint).toContain('deploy/install-deps.sh');
     expect((caught as UserError).hint).toContain('CLICKHOUSE_URL');
   });
-  });
 
   it('migrate against a configured server creates the schema, and a second run changes nothing', async () => {
     const { inject } = await import('vitest');
