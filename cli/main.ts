@@ -11,6 +11,7 @@ import { register as registerDecode } from './commands/decode.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerMigrate } from './commands/migrate.ts';
 import { register as registerClickhouse } from './commands/clickhouse.ts';
+import { register as registerConfig } from './commands/config.ts';
 import { UserError } from './errors.ts';
 
 const program = new Command('vxflow')
@@ -34,6 +35,7 @@ for (const register of [
   registerDecode,
   registerMigrate,
   registerClickhouse,
+  registerConfig,
 ]) {
   register(program);
 }
