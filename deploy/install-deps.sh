@@ -10,6 +10,7 @@ PACKAGES=(
   nfdump pmacct                          # collectors nobody here wrote
   openvswitch-switch                     # userspace datapath with VXLAN and IPFIX
   iproute2 ethtool iperf3                # network namespaces, kernel VXLAN, offload switches
+  iputils-ping                           # fixed-count pings through the OVS lab
   chromium                               # headless browser for UI tests
   gcc libc6-dev                          # the benchmark's sendmmsg blaster
 )
