@@ -1,11 +1,242 @@
+/**
+ * `vxflow demo` (what `npm start` runs): the whole data path on one machine. The embedded
+ * ClickHouse (or CLICKHOUSE_URL), the collector, and the exporter fed by the simulated
+ * multi-tenant cloud, with the simulator's tenant inventory given to the collector; every
+ * few seconds it prints what each tenant's traffic looks like in ClickHouse.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { buildCloud } from '../../exporter/src/sources/sim/model.ts';
+import { writeInventory } from '../../exporter/src/sources/sim/inventory.ts';
+import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
+import { migrate } from '../../storage/src/migrations.ts';
+import { configFor } from '../context.ts';
 import { UserError } from '../errors.ts';
+import { createLogger, type Logger } from '../logger.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/vxflow.js', import.meta.url));
+
+interface DemoOptions {
+  rate: string;
+  tenants: string;
+  seed: string;
+  port: string;
+  duration?: string;
+  interval: string;
+  version: string;
+}
 
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run the demo (not built yet)')
-    .action(() => {
-      throw new UserError('demo: not built yet');
+    .description(
+      'run the demo: embedded ClickHouse, the collector, and the exporter fed by a simulated multi-tenant ' +
+        'cloud (NetFlow v9 on loopback); prints per-tenant traffic from ClickHouse until Ctrl-C',
+    )
+    .option('--rate <flows/s>', 'simulated flows per second', '500')
+    .option('--tenants <n>', 'simulated tenants', '6')
+    .option('--seed <n>', 'simulator seed', '1')
+    .option('--port <n>', 'UDP port of the collector on 127.0.0.1', '2055')
+    .option('--version <n>', 'export protocol between exporter and collector: 9, 10 or 5', '9')
+    .option('--interval <s>', 'seconds between summaries', '10')
+    .option('--duration <s>', 'stop by itself after this many seconds')
+    .action(async (opts: DemoOptions, cmd: Command) => {
+      const config = configFor(cmd);
+      const log = createLogger(config.logLevel, 'demo');
+      await runDemo(opts, config.clickhouse, log, cmd);
     });
+}
+
+function num(v: string, name: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min)
+    throw new UserError(`demo --${name}: expected a number >= ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+async function runDemo(
+  opts: DemoOptions,
+  chConfig: Parameters<typeof connectClickHouse>[0],
+  log: Logger,
+  cmd: Command,
+): Promise<void> {
+  const rate = num(opts.rate, 'rate', 1);
+  const tenants = num(opts.tenants, 'tenants', 1);
+  const seed = num(opts.seed, 'seed', 0);
+  const port = num(opts.port, 'port', 1);
+  const interval = num(opts.interval, 'interval', 1);
+  const duration = opts.duration !== undefined ? num(opts.duration, 'duration', 1) : 0;
+  if (!['5', '9', '10'].includes(opts.version)) throw new UserError('demo --version: expected 5, 9 or 10');
+
+  const ch = await connectClickHouse(chConfig, { log: (m) => log.info(m) });
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    log.info(`ClickHouse ${ch.version} at ${ch.url}`);
+    await migrate(ch, { log: (m) => log.info(m) });
+
+    const dir = resolve('.vxflow/demo');
+    mkdirSync(dir, { recursive: true });
+    const inventory = join(dir, 'inventory.yaml');
+    const cloud = buildCloud({ seed, tenants });
+    await writeInventory(inventory, cloud);
+    log.info(
+      `simulated cloud: ${cloud.tenants.length} tenants (${cloud.tenants.map((t) => t.name).join(', ')}), inventory in ${inventory}`,
+    );
+
+    const root = cmd.parent?.opts<{ config?: string }>() ?? {};
+    const env = {
+      ...process.env,
+      CLICKHOUSE_URL: ch.url,
+      VXFLOW_CLICKHOUSE_DATABASE: ch.database,
+      VXFLOW_INVENTORY: inventory,
+      VXFLOW_LOG_LEVEL: process.env.VXFLOW_LOG_LEVEL ?? 'warn',
+    };
+    const common = root.config ? ['--config', root.config] : [];
+    const spawnPart = (name: string, args: string[]) => {
+      const child = spawn(process.execPath, [BIN, ...common, ...args], {
+        env,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      child.on('exit', (code, signal) => {
+        if (!stopping) {
+          log.error(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the demo`);
+          stop.abort();
+        }
+      });
+      children.push(child);
+      return child;
+    };
+
+    spawnPart('collector', ['collector', '--listen', `udp://127.0.0.1:${port}`]);
+    await waitForUdpListener(port, 30_000, stop.signal);
+    log.info(`collector listening on udp://127.0.0.1:${port}`);
+    spawnPart('exporter', [
+      'exporter',
+      '--source',
+      'sim',
+      '--rate',
+      String(rate),
+      '--tenants',
+      String(tenants),
+      '--seed',
+      String(seed),
+      '--version',
+      opts.version,
+      '--to',
+      `udp://127.0.0.1:${port}`,
+    ]);
+    log.info(
+      `exporter sending ${rate} simulated flows/s as ${opts.version === '10' ? 'IPFIX' : `NetFlow v${opts.version}`}; ` +
+        `a summary every ${interval} s${duration ? `, stopping after ${duration} s` : '; Ctrl-C to stop'}`,
+    );
+
+    const started = Date.now();
+    while (!stop.signal.aborted) {
+      await sleep(interval * 1000, stop.signal);
+      if (stop.signal.aborted) break;
+      await printSummary(ch, started).catch((err: Error) => log.warn(`summary query failed: ${err.message}`));
+      if (duration && Date.now() - started >= duration * 1000) break;
+    }
+  } finally {
+    stopping = true;
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    // exporter first (it flushes to the collector), then the collector (it flushes to ClickHouse)
+    for (const child of [...children].reverse()) await terminate(child);
+    if (children.length) await printSummary(ch, 0).catch(() => {});
+    await ch.close();
+  }
+}
+
+async function waitForUdpListener(port: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const { readFile } = await import('node:fs/promises');
+  while (Date.now() < deadline && !signal.aborted) {
+    const table = await readFile('/proc/net/udp', 'utf8').catch(() => '');
+    if (table.split('\n').some((l) => l.split(/\s+/)[2]?.endsWith(hex.trim()))) return;
+    await sleep(200, signal);
+  }
+  if (!signal.aborted)
+    throw new UserError(`the collector did not open udp://127.0.0.1:${port} within ${timeoutMs / 1000} s`);
+}
+
+function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((res) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      res();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((res) => {
+    const t = setTimeout(res, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        res();
+      },
+      { once: true },
+    );
+  });
+}
+
+function human(n: number, unit: string): string {
+  const units = ['', 'k', 'M', 'G', 'T', 'P'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${n.toFixed(n < 10 && i > 0 ? 1 : 0)} ${units[i]}${unit}`;
+}
+
+/** Per tenant: flows, scaled bytes and packets, networks (VNIs), east-west share, since `sinceMs`. */
+async function printSummary(ch: ClickHouse, sinceMs: number): Promise<void> {
+  const since = Math.floor(sinceMs / 1000);
+  const rows = await ch.query<{
+    tenant: string;
+    flows: string;
+    bytes: string;
+    packets: string;
+    vnis: string;
+    ew: string;
+  }>(
+    `SELECT tenant, toString(count()) AS flows, toString(sum(bytes * if(sampling_rate = 0, 1, sampling_rate))) AS bytes,
+            toString(sum(packets * if(sampling_rate = 0, 1, sampling_rate))) AS packets,
+            toString(uniqExact(vni)) AS vnis, toString(round(100 * countIf(traffic_class = 'east-west') / count())) AS ew
+     FROM ${ch.database}.flows WHERE time_received >= toDateTime(${since}) GROUP BY tenant ORDER BY sum(bytes) DESC`,
+  );
+  const title = sinceMs
+    ? `traffic since the demo started (${Math.round((Date.now() - sinceMs) / 1000)} s)`
+    : 'final totals';
+  process.stdout.write(`\n${title}, from ClickHouse ${ch.database}.flows:\n`);
+  if (rows.length === 0) {
+    process.stdout.write('  (no flows stored yet)\n');
+    return;
+  }
+  console.table(
+    rows.map((r) => ({
+      tenant: r.tenant || '(unassigned)',
+      flows: Number(r.flows),
+      bytes: human(Number(r.bytes), 'B'),
+      packets: human(Number(r.packets), ''),
+      'overlay networks': Number(r.vnis),
+      'east-west %': Number(r.ew),
+    })),
+  );
 }
