@@ -31,6 +31,8 @@ export interface DecoderOptions {
   maxHeldSets?: number;
   /** how long a held data set waits for its template (default 60 000 ms) */
   maxHeldAgeMs?: number;
+  /** octets of data held in all while their template has not arrived (default 16 MiB) */
+  maxHeldBytes?: number;
   /** keep fields with no canonical column in FlowRecord.extra (default true) */
   keepExtra?: boolean;
 }
@@ -44,6 +46,11 @@ export interface PacketSummary {
   sequence: number;
   /** data records decoded from this datagram (including held ones released by it) */
   records: number;
+  /**
+   * data records (flow and options) carried by this datagram's own sets and decoded now:
+   * what IPFIX sequence numbers count (held sets are not included)
+   */
+  dataRecords?: number;
   /** template/options-template records learnt */
   templates: number;
   /** data sets held for a template that has not arrived */

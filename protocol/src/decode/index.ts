@@ -1,0 +1,15 @@
+/**
+ * Public entry of the wire decoders: `createDecoder()` implements FlowDecoder (api.ts) for
+ * NetFlow v5, v9 and IPFIX; `createSequenceTracker()` does loss accounting; `flowToJson()`
+ * gives the JSON form `vxflow decode` prints.
+ */
+export type {
+  DecodeErrorKind,
+  DecoderOptions,
+  FlowDecoder,
+  PacketSummary,
+  TemplateInfo,
+} from './api.ts';
+export { createDecoder } from './decoder.ts';
+export { flowToJson } from './json.ts';
+export { createSequenceTracker, type SequenceStats, type SequenceTracker } from './sequence.ts';
