@@ -6,15 +6,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FlowDecoder, PacketSummary } from '../../../protocol/src/decode/api.ts';
-import { createDecoder } from '../../../protocol/src/decode/index.ts';
+import { createDecoder, createSequenceTracker } from '../../../protocol/src/decode/index.ts';
 import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
+import { toJsonLine } from '../../../protocol/src/schema/json.ts';
+import { encodeFlowDelimited } from '../../../protocol/src/schema/protobuf.ts';
 import { RowBinaryWriter, writeFlowRow } from '../../../storage/src/rowbinary.ts';
 import { createEnricher } from '../enrich/enrich.ts';
 import { emptyInventory, parseInventory } from '../enrich/inventory.ts';
 import { createSamplingPolicy } from '../enrich/sampling.ts';
-import { flowToJson } from '../output/json-record.ts';
-import { createProtobufFlowEncoder } from '../output/protobuf-schema.ts';
-import { newSequenceState, observeSequence, type SequenceState } from './sequence-accounting.ts';
 import {
   type ExporterDomainStats,
   type FromWorker,
@@ -35,7 +34,6 @@ const sessions = new Map<string, FlowDecoder>();
 const sampling = createSamplingPolicy(init.sampling);
 const initialInventory = parseInventory(init.inventoryText);
 const enricher = createEnricher(initialInventory.ok ? initialInventory.value : emptyInventory());
-const protobufEncoder = init.outputs.protobuf ? createProtobufFlowEncoder() : undefined;
 
 const rowbinary = init.outputs.rowbinary ? new RowBinaryWriter(1 << 20) : undefined;
 let jsonParts: string[] = [];
@@ -43,10 +41,8 @@ let protoParts: Uint8Array[] = [];
 let protoBytes = 0;
 let chunkRows = 0;
 
-interface DomainEntry extends ExporterDomainStats {
-  seq: SequenceState;
-}
-const domains = new Map<string, DomainEntry>();
+const domains = new Map<string, ExporterDomainStats>();
+const sequences = createSequenceTracker({ maxStreams: init.decoder.maxDomains });
 const stats: WorkerStats = {
   datagrams: 0,
   records: 0,
@@ -88,7 +84,7 @@ function sendChunk(): void {
     transfer.push(copy.buffer);
     jsonParts = [];
   }
-  if (protobufEncoder) {
+  if (init.outputs.protobuf) {
     const copy = new Uint8Array(protoBytes);
     let off = 0;
     for (const p of protoParts) {
@@ -108,9 +104,9 @@ function emit(rec: FlowRecord): void {
   sampling.apply(rec);
   enricher.enrich(rec);
   if (rowbinary) writeFlowRow(rowbinary, rec);
-  if (init.outputs.jsonl) jsonParts.push(flowToJson(rec));
-  if (protobufEncoder) {
-    const b = protobufEncoder.encodeDelimited(rec);
+  if (init.outputs.jsonl) jsonParts.push(toJsonLine(rec));
+  if (init.outputs.protobuf) {
+    const b = encodeFlowDelimited(rec);
     protoParts.push(b);
     protoBytes += b.length;
   }
@@ -140,7 +136,6 @@ function account(sum: PacketSummary, exporter: string, receivedMs: number, dec: 
       errors: 0,
       firstSeenMs: receivedMs,
       lastSeenMs: receivedMs,
-      seq: newSequenceState(),
     };
     domains.set(key, d);
     post({
@@ -166,13 +161,21 @@ function account(sum: PacketSummary, exporter: string, receivedMs: number, dec: 
       data: { exporter, observationDomain: sum.observationDomain, templates: sum.templates },
     });
   }
-  // held data sets count toward IPFIX's record sequence only once released; the decoder's
-  // records include released ones, which is what the exporter counted before this message
-  const v = observeSequence(d.seq, sum.version, sum.sequence >>> 0, sum.records);
-  d.lostPackets += v.lostPackets;
-  d.lostRecords += v.lostRecords;
-  stats.lostPackets += v.lostPackets;
-  stats.lostRecords += v.lostRecords;
+  // IPFIX counts the records this message carries, not held ones released by it
+  const v = sequences.observe(
+    exporter,
+    sum.version,
+    sum.observationDomain,
+    sum.sequence,
+    sum.dataRecords ?? sum.records,
+  );
+  if (sum.version === 9) {
+    d.lostPackets += v.lost;
+    stats.lostPackets += v.lost;
+  } else {
+    d.lostRecords += v.lost;
+    stats.lostRecords += v.lost;
+  }
   if (v.reordered) {
     d.reordered++;
     stats.reordered++;
@@ -216,7 +219,7 @@ function sendStats(): void {
   const rates = decoder.samplingRates();
   const exporters: ExporterDomainStats[] = [];
   for (const d of domains.values()) {
-    const { seq: _seq, ...rest } = d;
+    const rest = { ...d };
     const prefix = `${d.exporter}/${d.observationDomain}/`;
     for (const [k, r] of Object.entries(rates)) if (k.startsWith(prefix)) rest.samplingRate = r;
     exporters.push(rest);
@@ -254,7 +257,10 @@ port.on('message', (m: ToWorker) => {
     case 'session-closed': {
       const dec = sessions.get(m.session);
       if (dec) {
-        for (const [k, n] of Object.entries(dec.stats)) retiredErrors[k] = (retiredErrors[k] ?? 0) + n;
+        for (const [k, n] of Object.entries(dec.stats)) {
+          if (k === 'packets' || k === 'records' || k === 'templates' || k === 'held') continue;
+          retiredErrors[k] = (retiredErrors[k] ?? 0) + (n as number);
+        }
         sessions.delete(m.session);
       }
       break;

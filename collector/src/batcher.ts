@@ -1,0 +1,49 @@
+/**
+ * Gathers encoded RowBinary chunks from the workers into insert batches: a batch is cut at
+ * batchMaxRows rows or when its oldest chunk is batchMaxWaitMs old, whichever comes first.
+ */
+export interface Batcher {
+  add(chunk: Buffer, rows: number): void;
+  /** cuts the current batch now (shutdown, tests) */
+  cut(): void;
+  readonly pendingRows: number;
+  stop(): void;
+}
+
+export function createBatcher(
+  opts: { maxRows: number; maxWaitMs: number },
+  onBatch: (body: Buffer, rows: number) => void,
+): Batcher {
+  let parts: Buffer[] = [];
+  let rows = 0;
+  let firstAt = 0;
+  const cut = () => {
+    if (rows === 0) return;
+    const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    const n = rows;
+    parts = [];
+    rows = 0;
+    onBatch(body, n);
+  };
+  const timer = setInterval(
+    () => {
+      if (rows > 0 && Date.now() - firstAt >= opts.maxWaitMs) cut();
+    },
+    Math.max(5, Math.min(250, Math.floor(opts.maxWaitMs / 4))),
+  );
+  return {
+    add(chunk, n) {
+      if (rows === 0) firstAt = Date.now();
+      parts.push(chunk);
+      rows += n;
+      if (rows >= opts.maxRows) cut();
+    },
+    cut,
+    get pendingRows() {
+      return rows;
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
