@@ -82,7 +82,15 @@ function findNested(item: DpItem, name: string): DpItem | undefined {
 export function mapDpFlow(f: DpFlow, ports: ReadonlyMap<string, number>): MappedFlow {
   const r = emptyFlow();
   const unknownPorts: string[] = [];
-  const k = f.key;
+  // 802.1Q frames: the kernel datapath nests the inner headers in encap(…)
+  const k = new Map(f.key);
+  const encap = k.get('encap');
+  if (encap) {
+    for (const b of encap.bare) {
+      const item = parseItem(b);
+      if (!k.has(item.name)) k.set(item.name, item);
+    }
+  }
   const inPort = k.get('in_port');
   if (inPort) r.in_if = portNumber(stripMask(inPort.bare[0] ?? '') ?? '', ports, unknownPorts);
 
