@@ -212,7 +212,8 @@ export function generateSource(
   const byRole = new Map<number | string, Placed>();
   for (const f of placed) {
     const key = roleKey(version, f.spec);
-    if (key !== null && !byRole.has(key)) byRole.set(key, f);
+    // a repeated element (outer then inner header, as Huawei and Cisco send): the last wins, as in pmacct
+    if (key !== null) byRole.set(key, f);
   }
   const consumed = new Set<Placed>();
   const use = (key: number | string): Placed | undefined => {

@@ -30,6 +30,8 @@ export function applyOptionsSet(
     let interval = 0;
     let space = -1;
     let rate = 0;
+    let size = 0;
+    let population = 0;
     let p = o;
     for (let i = 0; i < t.fields.length; i++) {
       const f = t.fields[i];
@@ -62,6 +64,12 @@ export function applyOptionsSet(
           case 306: // samplingPacketSpace
             space = readNumber(b, p, len);
             break;
+          case 309: // samplingSize
+            size = readNumber(b, p, len);
+            break;
+          case 310: // samplingPopulation
+            population = readNumber(b, p, len);
+            break;
           case 311: {
             // samplingProbability (float64)
             if (len === 8) {
@@ -80,7 +88,10 @@ export function applyOptionsSet(
       }
       p += len;
     }
-    if (rate === 0 && interval > 0) rate = space >= 0 ? Math.round((interval + space) / interval) : interval;
+    // 1-in-N from PSAMP: (interval + space) / interval, or population / size (Cisco IOS XR)
+    if (rate === 0 && interval > 0 && space >= 0) rate = Math.round((interval + space) / interval);
+    if (rate === 0 && size > 0 && population > 0) rate = Math.round(population / size);
+    if (rate === 0 && interval > 0) rate = interval;
     const key = Math.max(samplerId, 0);
     if (rate > 0 && (st.rates.size < MAX_SAMPLERS || st.rates.has(key))) st.rates.set(key, rate);
     n++;
