@@ -1,0 +1,258 @@
+/**
+ * The pcap source on real kernel VXLAN traffic (peers-on-this-machine.md §3): two hosts
+ * (namespaces) joined by an underlay veth, two tenants with the SAME inner addresses
+ * 10.0.0.1/10.0.0.2 on VNIs 2001 and 2002. Each tenant's VXLAN device is created in its
+ * host namespace (so its UDP socket stays on the underlay) and then moved into the tenant's
+ * own namespace. Pings with a fixed count and size run while tcpdump captures the
+ * underlay; every tenant's ICMP flows must come out under the right VNI with exactly the
+ * packets sent. Needs root (network namespaces); everything is removed in afterAll.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
+import { createPcapSource } from './pcap.ts';
+
+const tag = `vxf${process.pid}`;
+const hosts = [`${tag}h1`, `${tag}h2`];
+const tenants = { 2001: [`${tag}a1`, `${tag}a2`], 2002: [`${tag}b1`, `${tag}b2`] } as const;
+const allNs = [...hosts, ...tenants[2001], ...tenants[2002]];
+const dir = mkdtempSync(join(tmpdir(), `vxflow-kvx-${process.pid}-`));
+const children: ChildProcess[] = [];
+
+const COUNT = 7;
+const SIZE = 100; // ICMP payload: IP total length = 20 + 8 + 100
+const IP_LEN = 20 + 8 + SIZE;
+
+function sh(ns: string | null, ...args: string[]): string {
+  const argv = ns === null ? args : ['netns', 'exec', ns, ...args];
+  return execFileSync(ns === null ? args[0] : 'ip', ns === null ? args.slice(1) : argv, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function buildTopology(): void {
+  for (const ns of allNs) sh(null, 'ip', 'netns', 'add', ns);
+  // no IPv6 anywhere (set before any interface exists, so 'default' covers them): no router
+  // solicitations, MLD or DAD in the capture
+  for (const ns of allNs)
+    sh(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
+  sh(
+    null,
+    'ip',
+    'link',
+    'add',
+    'u1',
+    'netns',
+    hosts[0],
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'u2',
+    'netns',
+    hosts[1],
+  );
+  for (const [i, host] of hosts.entries()) {
+    const local = `172.16.0.${i + 1}`;
+    const remote = `172.16.0.${2 - i}`;
+    sh(host, 'ip', 'addr', 'add', `${local}/24`, 'dev', `u${i + 1}`);
+    sh(host, 'ip', 'link', 'set', `u${i + 1}`, 'up');
+    for (const vni of [2001, 2002] as const) {
+      const dev = `vx${vni}`;
+      const tenantNs = tenants[vni][i];
+      sh(
+        host,
+        'ip',
+        'link',
+        'add',
+        dev,
+        'type',
+        'vxlan',
+        'id',
+        String(vni),
+        'local',
+        local,
+        'remote',
+        remote,
+        'dstport',
+        '4789',
+      );
+      sh(host, 'ip', 'link', 'set', dev, 'netns', tenantNs);
+      sh(tenantNs, 'ip', 'addr', 'add', `10.0.0.${i + 1}/24`, 'dev', dev);
+      sh(tenantNs, 'ip', 'link', 'set', dev, 'up');
+    }
+  }
+}
+
+function removeTopology(): void {
+  for (const ns of allNs) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // not created (setup failed early)
+    }
+  }
+}
+
+/**
+ * tcpdump on the underlay of host 1; resolves once it is listening. --immediate-mode: without
+ * it packets wait in the kernel's ring block for up to a second and a quick SIGTERM loses them.
+ */
+async function startTcpdump(args: string[]): Promise<ChildProcess> {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', hosts[0], 'tcpdump', '-U', '--immediate-mode', '-n', '-i', 'u1', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`tcpdump exited ${code}: ${err}`)));
+  });
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function ping(vni: 2001 | 2002): void {
+  sh(
+    tenants[vni][0],
+    'ping',
+    '-n',
+    '-q',
+    '-c',
+    String(COUNT),
+    '-s',
+    String(SIZE),
+    '-i',
+    '0.02',
+    '-W',
+    '2',
+    '10.0.0.2',
+  );
+}
+
+function icmpFlows(records: FlowRecord[], vni: number) {
+  return records
+    .filter((r) => r.vni === vni && r.proto === 1)
+    .map((r) => ({
+      src: r.src_addr,
+      dst: r.dst_addr,
+      type: r.icmp_type,
+      packets: r.packets,
+      bytes: r.bytes,
+      tunnel: `${r.tunnel_src}>${r.tunnel_dst}`,
+    }))
+    .sort((a, b) => a.type - b.type);
+}
+
+/** what each tenant's ping gives: the same for both, told apart only by the VNI */
+const expected = () => [
+    {
+      src: '10.0.0.2',
+      dst: '10.0.0.1',
+      type: 0,
+      packets: COUNT,
+      bytes: COUNT * IP_LEN,
+      tunnel: '172.16.0.2>172.16.0.1',
+    },
+    {
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      type: 8,
+      packets: COUNT,
+      bytes: COUNT * IP_LEN,
+      tunnel: '172.16.0.1>172.16.0.2',
+    },
+  ];
+};
+
+beforeAll(() => {
+  if (process.getuid?.() !== 0) throw new Error('this test needs root for network namespaces (ip netns)');
+  try {
+    buildTopology();
+  } catch (err) {
+    removeTopology();
+    throw err;
+  }
+});
+
+afterAll(async () => {
+  for (const c of children) await stop(c);
+  removeTopology();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('pcap source on a kernel VXLAN capture (two tenants, same inner addresses)', () => {
+  it('a capture file: each tenant ICMP flows under its VNI, exact packets and bytes', async () => {
+    const file = join(dir, 'underlay.pcap');
+    const tcpdump = await startTcpdump(['-w', file]);
+    ping(2001);
+    ping(2002);
+    await new Promise((r) => setTimeout(r, 200));
+    await stop(tcpdump);
+
+    const source = createPcapSource({ path: file, cache: {} });
+    const records: FlowRecord[] = [];
+    await source.run({ emit: (r) => records.push(...r), signal: new AbortController().signal });
+    expect(icmpFlows(records, 2001)).toEqual(expected());
+    expect(icmpFlows(records, 2002)).toEqual(expected());
+    expect(records.filter((r) => r.tunnel_type !== 1)).toEqual([]);
+
+    // tshark's view of the same file agrees on the echo requests per VNI
+    for (const vni of [2001, 2002]) {
+      const out = sh(
+        null,
+        'tshark',
+        '-r',
+        file,
+        '-Y',
+        `vxlan.vni == ${vni} && icmp.type == 8`,
+        '-T',
+        'fields',
+        '-e',
+        'ip.len',
+      );
+      const lens = out.trim().split('\n');
+      expect(lens).toHaveLength(COUNT);
+      expect(lens.every((l) => l.endsWith(`,${IP_LEN}`))).toBe(true);
+    }
+  });
+
+  it('a live stream: `tcpdump -U -w -` piped in (pcap:-)', async () => {
+    const tcpdump = await startTcpdump(['-w', '-']);
+    const source = createPcapSource({
+      path: '-',
+      cache: {},
+      input: tcpdump.stdout ?? undefined,
+      tickMs: 100,
+    });
+    const records: FlowRecord[] = [];
+    const running = source.run({ emit: (r) => records.push(...r), signal: new AbortController().signal });
+    ping(2002);
+    await new Promise((r) => setTimeout(r, 200));
+    await stop(tcpdump);
+    await running;
+    expect(icmpFlows(records, 2002)).toEqual(expected());
+    expect(icmpFlows(records, 2001)).toEqual([]);
+  });
+});
