@@ -167,24 +167,23 @@ function icmpFlows(records: FlowRecord[], vni: number) {
 
 /** what each tenant's ping gives: the same for both, told apart only by the VNI */
 const expected = () => [
-    {
-      src: '10.0.0.2',
-      dst: '10.0.0.1',
-      type: 0,
-      packets: COUNT,
-      bytes: COUNT * IP_LEN,
-      tunnel: '172.16.0.2>172.16.0.1',
-    },
-    {
-      src: '10.0.0.1',
-      dst: '10.0.0.2',
-      type: 8,
-      packets: COUNT,
-      bytes: COUNT * IP_LEN,
-      tunnel: '172.16.0.1>172.16.0.2',
-    },
-  ];
-};
+  {
+    src: '10.0.0.2',
+    dst: '10.0.0.1',
+    type: 0,
+    packets: COUNT,
+    bytes: COUNT * IP_LEN,
+    tunnel: '172.16.0.2>172.16.0.1',
+  },
+  {
+    src: '10.0.0.1',
+    dst: '10.0.0.2',
+    type: 8,
+    packets: COUNT,
+    bytes: COUNT * IP_LEN,
+    tunnel: '172.16.0.1>172.16.0.2',
+  },
+];
 
 beforeAll(() => {
   if (process.getuid?.() !== 0) throw new Error('this test needs root for network namespaces (ip netns)');
