@@ -157,7 +157,7 @@ function icmpFlows(records: FlowRecord[], vni: number) {
     .map((r) => ({
       src: r.src_addr,
       dst: r.dst_addr,
-      type: r.icmp_type,
+      type: Number(r.icmp_type),
       packets: r.packets,
       bytes: r.bytes,
       tunnel: `${r.tunnel_src}>${r.tunnel_dst}`,
