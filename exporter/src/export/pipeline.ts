@@ -137,6 +137,8 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       await sendAll(datagrams, batch.length);
       exported += batch.length;
       if (pending.length <= lowWater) wakeDrainWaiters();
+      // let I/O callbacks run between batches (receivers in this process, timers, signals)
+      await new Promise((r) => setImmediate(r));
     }
     wakeDrainWaiters();
   }

@@ -60,7 +60,16 @@ async function startSource() {
   });
   const done = source.run({ emit: (r) => got.push(...r), signal: ac.signal });
   await ready;
-  return { path, got, problems, source, stop: () => (ac.abort(), done) };
+  return {
+    path,
+    got,
+    problems,
+    source,
+    stop: () => {
+      ac.abort();
+      return done;
+    },
+  };
 }
 
 function agent(path: string): Promise<Socket> {

@@ -90,14 +90,16 @@ export function buildCloud(opts: CloudOptions): SimCloud {
         vni: 5000 + t * 8 + n,
         subnets: [],
       };
-      const subnet: SimSubnet = { cidr: `10.0.${n}.0/24`, cidr6: `fd00:0:0:${n}::/64`, ports: [] };
+      // canonical (RFC 5952) text, as decoders print addresses
+      const prefix6 = n === 0 ? 'fd00:' : `fd00:0:0:${n.toString(16)}:`;
+      const subnet: SimSubnet = { cidr: `10.0.${n}.0/24`, cidr6: `${prefix6}:/64`, ports: [] };
       const vms = rng.int(3, 12);
       for (let i = 0; i < vms; i++) {
         const role = rng.pick(ROLES);
         const port: SimPort = {
           name: `${name}-${network.name}-${role}-${i + 1}`,
           ip: `10.0.${n}.${10 + i}`,
-          ip6: `fd00:0:0:${n}::${(10 + i).toString(16)}`,
+          ip6: `${prefix6}:${(10 + i).toString(16)}`,
           // locally administered unicast MAC: 02:tt:tt:nn:00:ii
           mac: 0x02_00_00_00_00_00 + (t & 0xffff) * 0x1_00_00_00 + n * 0x1_00_00 + i,
           role,
