@@ -255,7 +255,12 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
   }
 
   /** Walks the sets of a v9 packet or an IPFIX message in [p, end). */
-  function walkSets(b: Buffer, p: number, end: number, ipfix: boolean): void {
+  /**
+   * `limit` > `end` only for the last IPFIX message of a datagram: a set that straddles the
+   * message length but ends inside the datagram is decoded (telegraf issue 14370: a message
+   * length 2 octets short of its last set). Returns where the walk stopped.
+   */
+  function walkSets(b: Buffer, p: number, end: number, ipfix: boolean, limit = end): number {
     const tplSet = ipfix ? 2 : 0;
     const optSet = ipfix ? 3 : 1;
     deferred.length = 0;
@@ -263,10 +268,14 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
       const id = b.readUInt16BE(p);
       const len = b.readUInt16BE(p + 2);
       if (len < 4 || len > end - p) {
-        // a zero-filled tail (Palo Alto pads one FlowSet out to a large packet) is not an error
-        if (!allZero(b, p, end)) err('set-length');
-        finishSets(b);
-        return;
+        if (len >= 4 && len <= limit - p) {
+          end = p + len;
+        } else {
+          // a zero-filled tail (Palo Alto pads one FlowSet out to a large packet) is not an error
+          if (!allZero(b, p, end)) err('set-length');
+          finishSets(b);
+          return end;
+        }
       }
       const s = p + 4;
       const e = p + len;
@@ -292,6 +301,7 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
     }
     if (p < end && !allZero(b, p, end)) err('trailing-bytes');
     finishSets(b);
+    return Math.max(p, end);
   }
 
   function finishSets(b: Buffer): void {
@@ -388,8 +398,8 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
         err('bad-length'); // truncated message: decode the sets that are whole
         end = b.length;
       }
-      walkSets(b, off + 16, end, true);
-      off += len;
+      const last = end + 16 > b.length;
+      off = Math.max(off + len, walkSets(b, off + 16, end, true, last ? b.length : end));
     }
   }
 
