@@ -51,7 +51,7 @@ export const FLOW_CACHE_DEFAULTS: Required<FlowCacheOptions> = {
   activeTimeoutMs: 60_000,
   inactiveTimeoutMs: 15_000,
   finTimeoutMs: 2_000,
-  maxFlows: 262_144,
+  maxFlows: 65_536,
   samplingRate: 1,
 };
 
