@@ -239,7 +239,9 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     metrics.datagrams.inc({ transport: 'udp' });
     const exporter = canonicalPeer(rinfo.address);
     if (!accept(exporter) || !pool) return;
-    pool.dispatch(pool.route(`${exporter}:${rinfo.port}`), msg, exporter, Date.now());
+    // by address, not address + port: templates are keyed by exporter address and domain,
+    // and exporters that send from changing source ports must still find their templates
+    pool.dispatch(pool.route(exporter), msg, exporter, Date.now());
   }
 
   function onTcpMessage(msg: Buffer, exporter: string, session: string): void {

@@ -1,7 +1,7 @@
 /**
  * Spreads decoding over worker threads (Node 20 has no dgram reusePort, so one thread
- * receives and the workers decode). Each exporter (address + source port, or TCP session)
- * always goes to the same worker, so its templates stay together. Datagrams are packed
+ * receives and the workers decode). Each exporter (its address, or a TCP session) always
+ * goes to the same worker, so its templates stay together. Datagrams are packed
  * into batches per worker and sent as transferable buffers.
  *
  * Overflow policy: each worker has a bound on datagrams queued for it; beyond it, new
@@ -26,7 +26,7 @@ export interface WorkerPoolOptions {
 export interface WorkerPool {
   readonly size: number;
   ready(): Promise<void>;
-  /** which worker a key (exporter address + port, or a TCP session) belongs to */
+  /** which worker a key (exporter address, or a TCP session) belongs to */
   route(key: string): number;
   /** queues one datagram (copied) for worker w */
   dispatch(w: number, datagram: Uint8Array, exporter: string, receivedMs: number, session?: string): void;
@@ -79,8 +79,7 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
   const waiters = new Map<number, (v: unknown) => void>();
 
   for (let w = 0; w < opts.count; w++) {
-    const worker = new Worker(new URL('./decode-worker.ts', import.meta.url), {
-      execArgv: ['--import', 'tsx'],
+    const worker = new Worker(new URL('./decode-worker-entry.mjs', import.meta.url), {
       workerData: opts.init,
     });
     workers.push(worker);
