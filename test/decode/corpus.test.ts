@@ -19,12 +19,18 @@ const EXPECTED_ERRORS: Record<string, Record<string, number>> = {
   // 6 octets after the 29 records
   'vflow/netflow_v5_decoder_test__TestV5FlowPacket.bin': { 'trailing-bytes': 1 },
   // synthetic: header length 1366 does not match the 1409-octet array
-  'vflow/ipfix_decoder_test__multiMessage.bin': { 'set-length': 1, 'template-invalid': 1, 'trailing-bytes': 1 },
+  'vflow/ipfix_decoder_test__multiMessage.bin': {
+    'set-length': 1,
+    'template-invalid': 1,
+    'trailing-bytes': 1,
+  },
   // synthetic: header length 1366 for 214 octets, data with no template
   'vflow/ipfix_decoder_test__unknownDatasetMessage.bin': { 'bad-length': 1, 'held-expired': 2 },
   // data sets for templates the captured template packets do not define (280; 259 and 262)
   'logstash-codec-netflow/ipfix_test_netscaler_data.dat': { 'held-expired': 1 },
-  'logstash-codec-netflow/netflow9_test_iptnetflow_reduced_size_encoding_tpldata260.dat': { 'held-expired': 6 },
+  'logstash-codec-netflow/netflow9_test_iptnetflow_reduced_size_encoding_tpldata260.dat': {
+    'held-expired': 6,
+  },
   // vFlow's load-generator samples: data domains (32768, 32771, 33792, 35331) have no templates
   'vflow/hammer__ipfixDataSamples_0.bin': { 'held-expired': 1 },
   'vflow/hammer__ipfixDataSamples_1.bin': { 'held-expired': 1 },
@@ -44,7 +50,8 @@ function groupOf(path: string): string {
     const base = name.replace(/-?(options-)?(template|templates|data)$/, '');
     return `${dir}/${base || 'base'}`;
   }
-  if (dir === 'vflow') return `vflow/${name.replace(/_\d+$/, '').replace(/(Templates|TemplatesOpt|DataSamples)$/, '')}`;
+  if (dir === 'vflow')
+    return `vflow/${name.replace(/_\d+$/, '').replace(/(Templates|TemplatesOpt|DataSamples)$/, '')}`;
   return `${dir}/${name.replace(/_+(tpl|data|opttpl|tpldata|tplopt|template).*$/, '')}`;
 }
 
@@ -73,7 +80,8 @@ describe('capture corpus', () => {
         if (EXPECTED_ERRORS[relative(CAPTURES, f)]) decoder.expire(Number.POSITIVE_INFINITY);
         const now = errorCounts(decoder);
         const own: Record<string, number> = {};
-        for (const [k, v] of Object.entries(now)) if (v - (errorsBefore[k] ?? 0) > 0) own[k] = v - (errorsBefore[k] ?? 0);
+        for (const [k, v] of Object.entries(now))
+          if (v - (errorsBefore[k] ?? 0) > 0) own[k] = v - (errorsBefore[k] ?? 0);
         expect(own, relative(CAPTURES, f)).toEqual(EXPECTED_ERRORS[relative(CAPTURES, f)] ?? {});
         for (const [k, v] of Object.entries(own)) expected[k] = (expected[k] ?? 0) + v;
         errorsBefore = now;

@@ -33,12 +33,14 @@ export function copyRecord(rec: FlowRecord): FlowRecord {
 /** The UDP payloads of a pcap, or the one datagram of a raw file. */
 export function datagrams(path: string): { payload: Buffer; exporter: string; timeMs: number }[] {
   const buf = readFileSync(path);
-  if (!/\.(pcap|pcapng)$/.test(path)) return [{ payload: buf, exporter: '192.0.2.1', timeMs: 1_700_000_000_000 }];
+  if (!/\.(pcap|pcapng)$/.test(path))
+    return [{ payload: buf, exporter: '192.0.2.1', timeMs: 1_700_000_000_000 }];
   const out: { payload: Buffer; exporter: string; timeMs: number }[] = [];
   for (const frame of readCapture(buf)) {
     const u = extractUdp(frame.linkType, frame.data);
     const v = u.ok && u.value.payload.length >= 2 ? u.value.payload.readUInt16BE(0) : 0;
-    if (u.ok && (v === 5 || v === 9 || v === 10)) out.push({ payload: u.value.payload, exporter: u.value.srcAddr, timeMs: Math.round(frame.timeMs) });
+    if (u.ok && (v === 5 || v === 9 || v === 10))
+      out.push({ payload: u.value.payload, exporter: u.value.srcAddr, timeMs: Math.round(frame.timeMs) });
   }
   return out;
 }
@@ -50,7 +52,8 @@ export function decodeFiles(
 ): { records: FlowRecord[]; decoder: FlowDecoder } {
   const records: FlowRecord[] = [];
   for (const p of paths)
-    for (const d of datagrams(p)) decoder.decode(d.payload, d.exporter, d.timeMs, (r) => records.push(copyRecord(r)));
+    for (const d of datagrams(p))
+      decoder.decode(d.payload, d.exporter, d.timeMs, (r) => records.push(copyRecord(r)));
   return { records, decoder };
 }
 

@@ -21,7 +21,9 @@ interface Pm {
   timestamp_start?: string;
 }
 
-const cases = readdirSync(capture('pmacct')).filter((d) => existsSync(capture(`pmacct/${d}/output-flow-00.json`)));
+const cases = readdirSync(capture('pmacct')).filter((d) =>
+  existsSync(capture(`pmacct/${d}/output-flow-00.json`)),
+);
 
 describe('pmacct golden outputs', () => {
   for (const dir of cases) {
@@ -39,7 +41,10 @@ describe('pmacct golden outputs', () => {
       // 112 starts mid-stream: data sets for templates 313/341/342/348, which never come, expire
       expect(errorCounts(decoder)).toEqual(dir.startsWith('112-') ? { 'held-expired': 4 } : {});
       const key = (s: string, d: string, sp: number, dp: number, p: number) => `${s}|${d}|${sp}|${dp}|${p}`;
-      const ours = new Map<string, { bytes: number; packets: number; scaledBytes: number; starts: Set<number> }>();
+      const ours = new Map<
+        string,
+        { bytes: number; packets: number; scaledBytes: number; starts: Set<number> }
+      >();
       for (const r of records) {
         const k = key(r.src_addr, r.dst_addr, r.src_port, r.dst_port, r.proto);
         const e = ours.get(k) ?? { bytes: 0, packets: 0, scaledBytes: 0, starts: new Set<number>() };

@@ -45,7 +45,12 @@ function isoOf(ms: number): string {
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
 }
 
+const DEC: string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const DOT: string[] = DEC.map((d) => `${d}.`);
+
 const HELPERS = {
+  DOT,
+  DEC,
   ip6: ipv6ToString,
   ipa: readIp,
   u64: readU64,
@@ -103,7 +108,8 @@ function numExpr(f: Placed): string {
 
 function ipExpr(f: Placed): string {
   const P = f.pos;
-  if (f.fixedLen === 4) return `(b[${P}]+'.'+b[${P}+1]+'.'+b[${P}+2]+'.'+b[${P}+3])`;
+  // DOT[i] is `${i}.` and DEC[i] is `${i}`: no number-to-string conversion per octet
+  if (f.fixedLen === 4) return `(DOT[b[${P}]]+DOT[b[${P}+1]]+DOT[b[${P}+2]]+DEC[b[${P}+3]])`;
   if (f.fixedLen === 16) return `ip6(b,${P})`;
   if (f.fixedLen < 0) return `ipa(b,${P},${f.len})`;
   return "''";
@@ -260,10 +266,10 @@ export function generateSource(
   };
 
   const cols: Record<string, string> = {};
-  cols.time_received = 'h.receivedMs';
-  cols.exporter = 'h.exporter';
-  cols.observation_domain = 'h.domain';
-  cols.version = 'h.version';
+  cols.time_received = 'hRecv';
+  cols.exporter = 'hExp';
+  cols.observation_domain = 'hDom';
+  cols.version = 'hVer';
   const src4 = byRole.has(8);
   const src6 = byRole.has(27);
   cols.src_addr = ipPick([8, 27]);
@@ -352,16 +358,16 @@ export function generateSource(
     const ntp = pick(us) ?? pick(ns);
     if (ntp) return ntp.fixedLen === 8 ? `ntp(b,${ntp.pos})` : '0';
     const fd = pick(delta);
-    if (fd) return `(h.exportMs-Math.floor(${numExpr(fd)}/1000))`;
+    if (fd) return `(hExpMs-Math.floor(${numExpr(fd)}/1000))`;
     const fu = pick(uptime);
     if (fu) {
       if (version === 10) {
         const base = init ? `(Number(${uintExpr(init)})||h.st.initMs)` : 'h.st.initMs';
         // without systemInitTimeMilliseconds the export time is the best estimate left
-        return `(${base}>0?${base}+${numExpr(fu)}:h.exportMs)`;
+        return `(${base}>0?${base}+${numExpr(fu)}:hExpMs)`;
       }
       // v9: sysUpTime-relative, the difference taken as signed 32-bit (handles the wrap)
-      return `(h.exportMs-((h.uptime-${numExpr(fu)})|0))`;
+      return `(hExpMs-((hUp-${numExpr(fu)})|0))`;
     }
     return '0';
   };
@@ -403,9 +409,11 @@ export function generateSource(
   const varDecls = t.fields.map((f, i) => (f.length === VARLEN ? `,l${i}=0,s${i}=0` : '')).join('');
   const source = [
     '"use strict";',
-    'var ip6=H.ip6,ipa=H.ipa,u64=H.u64,uns=H.uns,num=H.num,sint=H.sint,flt=H.flt,hex=H.hex,str=H.str,mac=H.mac,macs=H.macs,ntp=H.ntp,add=H.add,rate=H.rate,iso=H.iso;',
+    'var DOT=H.DOT,DEC=H.DEC,ip6=H.ip6,ipa=H.ipa,u64=H.u64,uns=H.uns,num=H.num,sint=H.sint,flt=H.flt,hex=H.hex,str=H.str,mac=H.mac,macs=H.macs,ntp=H.ntp,add=H.add,rate=H.rate,iso=H.iso;',
     'return function decodeSet(b,o,end,rec,h,emit){',
     `var n=0,p=0,q=0${varDecls};`,
+    'var hRecv=h.receivedMs,hExp=h.exporter,hDom=h.domain,hVer=h.version,hExpMs=h.exportMs,hUp=h.uptime;',
+    `var setRate=${sampler ? '0' : 'rate(h.st,-1)'};`,
     `while(o+${bounds.min}<=end){`,
     ...body,
     ...assigns,
