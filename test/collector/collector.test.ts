@@ -123,7 +123,7 @@ describe('collector → ClickHouse', () => {
       await sendAll(port, enc.templates(Date.now()));
       await waitFor(
         'template learnt',
-        () => Number(first.metrics.templates.hashMap[''].value ?? 0),
+        async () => (await first.metrics.templates.get()).values[0]?.value ?? 0,
         (n) => n > 0,
       );
     } finally {
