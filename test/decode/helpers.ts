@@ -27,7 +27,9 @@ export function listCaptures(dir = CAPTURES): string[] {
 }
 
 export function copyRecord(rec: FlowRecord): FlowRecord {
-  return { ...rec, extra: rec.extra ? { ...rec.extra } : undefined };
+  const copy = { ...rec } as FlowRecord;
+  copy.extra = rec.extra ? { ...rec.extra } : undefined;
+  return copy;
 }
 
 /** The UDP payloads of a pcap, or the one datagram of a raw file. */
