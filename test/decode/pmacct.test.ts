@@ -46,12 +46,19 @@ describe('pmacct golden outputs', () => {
         { bytes: number; packets: number; scaledBytes: number; starts: Set<number> }
       >();
       for (const r of records) {
-        const k = key(r.src_addr, r.dst_addr, r.src_port, r.dst_port, r.proto);
+        // FlowRecord's column types are widened by columns.ts; the decoder fills numbers and strings
+        const k = key(
+          String(r.src_addr),
+          String(r.dst_addr),
+          Number(r.src_port),
+          Number(r.dst_port),
+          Number(r.proto),
+        );
         const e = ours.get(k) ?? { bytes: 0, packets: 0, scaledBytes: 0, starts: new Set<number>() };
         e.bytes += Number(r.bytes);
         e.packets += Number(r.packets);
-        e.scaledBytes += Number(r.bytes) * (r.sampling_rate || 1);
-        e.starts.add(r.flow_start);
+        e.scaledBytes += Number(r.bytes) * (Number(r.sampling_rate) || 1);
+        e.starts.add(Number(r.flow_start));
         ours.set(k, e);
       }
       const theirs = new Map<string, { bytes: number; starts: Set<number> }>();
