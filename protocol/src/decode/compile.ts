@@ -48,7 +48,13 @@ function isoOf(ms: number): string {
 const DEC: string[] = Array.from({ length: 256 }, (_, i) => String(i));
 const DOT: string[] = DEC.map((d) => `${d}.`);
 
+function zeros(b: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
 const HELPERS = {
+  zeros,
   DOT,
   DEC,
   ip6: ipv6ToString,
@@ -196,10 +202,12 @@ export function generateSource(
       body.push(
         `q=${base}+${k};l${i}=b[q];q++;`,
         `if(l${i}===255){if(q+2>end){h.err=1;return n;}l${i}=b[q]<<8|b[q+1];q+=2;}`,
-        `if(q+l${i}+${restMin[i]}>end){h.err=1;return n;}s${i}=q;p=q+l${i};`,
+        `if(q+l${i}+${restMin[i]}>end){h.err=1;return n;}s${i}=q;e${i}=q+l${i};`,
       );
       placed.push({ spec, type: info.type, name: info.name, pos: `s${i}`, len: `l${i}`, fixedLen: -1 });
-      base = 'p';
+      // fields after a variable-length one are placed from its end (its own variable: all
+      // values are read after the whole record has been walked)
+      base = `e${i}`;
       k = 0;
     } else {
       placed.push({
@@ -406,15 +414,18 @@ export function generateSource(
     );
   }
 
-  const varDecls = t.fields.map((f, i) => (f.length === VARLEN ? `,l${i}=0,s${i}=0` : '')).join('');
+  const varDecls = t.fields.map((f, i) => (f.length === VARLEN ? `,l${i}=0,s${i}=0,e${i}=0` : '')).join('');
   const source = [
     '"use strict";',
-    'var DOT=H.DOT,DEC=H.DEC,ip6=H.ip6,ipa=H.ipa,u64=H.u64,uns=H.uns,num=H.num,sint=H.sint,flt=H.flt,hex=H.hex,str=H.str,mac=H.mac,macs=H.macs,ntp=H.ntp,add=H.add,rate=H.rate,iso=H.iso;',
+    'var zeros=H.zeros,DOT=H.DOT,DEC=H.DEC,ip6=H.ip6,ipa=H.ipa,u64=H.u64,uns=H.uns,num=H.num,sint=H.sint,flt=H.flt,hex=H.hex,str=H.str,mac=H.mac,macs=H.macs,ntp=H.ntp,add=H.add,rate=H.rate,iso=H.iso;',
     'return function decodeSet(b,o,end,rec,h,emit){',
-    `var n=0,p=0,q=0${varDecls};`,
+    `var n=0,q=0${varDecls};`,
     'var hRecv=h.receivedMs,hExp=h.exporter,hDom=h.domain,hVer=h.version,hExpMs=h.exportMs,hUp=h.uptime;',
     `var setRate=${sampler ? '0' : 'rate(h.st,-1)'};`,
     `while(o+${bounds.min}<=end){`,
+    // records shorter than the 4-octet alignment cannot be told from padding (RFC 3954
+    // erratum 2096): a zero tail of fewer than 4 octets is padding
+    bounds.min < 4 ? 'if(end-o<4&&zeros(b,o,end))break;' : '',
     ...body,
     ...assigns,
     `o=${nextRecord};n++;emit(rec);`,
