@@ -75,7 +75,9 @@ describe('decoder robustness', () => {
       { numRuns: 3000 },
     );
     // held data stays within its bounds however much garbage arrives
-    expect(d.stats.held - d.stats['held-expired'] - d.stats['held-overflow']).toBeLessThanOrEqual(200 + d.stats.records);
+    expect(d.stats.held - d.stats['held-expired'] - d.stats['held-overflow']).toBeLessThanOrEqual(
+      200 + d.stats.records,
+    );
   });
 
   it('keeps template state bounded', () => {
