@@ -13,9 +13,9 @@ import { encodeFlowDelimited, flowMessageType } from '../../../protocol/src/sche
 import { createSocketSource } from './socket.ts';
 import { createDelimitedReader } from './socket/framing.ts';
 
-function flow(i: number, over: Partial<FlowRecord> = {}): FlowRecord {
-  return {
-    ...emptyFlow(),
+function flow(i: number): FlowRecord {
+  const rec = emptyFlow();
+  Object.assign(rec, {
     flow_start: 1_795_000_000_000 + i,
     flow_end: 1_795_000_001_000 + i,
     src_addr: '10.0.0.1',
@@ -32,8 +32,8 @@ function flow(i: number, over: Partial<FlowRecord> = {}): FlowRecord {
     tunnel_src: '192.168.50.1',
     tunnel_dst: '192.168.50.2',
     src_mac: 0x020000000001,
-    ...over,
-  };
+  });
+  return rec;
 }
 
 let dir = '';
