@@ -12,9 +12,9 @@
  * (active timeout) and, once it saw FIN or RST, by that time (end of flow). Each list is in
  * time order, so expiry only looks at list heads: O(expired), never a scan.
  *
- * Lookup: a Map from a 30-bit hash of the key (a small integer, so V8 keeps it unboxed) to
- * the first entry of a collision chain; entries compare every key field, so a hash
- * collision never merges two flows.
+ * Lookup: a power-of-two array of chain heads indexed by a hash of the key (a plain array
+ * load: measured faster than a Map keyed by the hash); entries compare the full hash and
+ * then every key field, so a hash collision never merges two flows.
  */
 import { emptyFlow, type FlowRecord } from '../../protocol/src/schema/columns.ts';
 import { macAt, wordsToAddress } from './packet/addr.ts';
@@ -189,7 +189,9 @@ class Cache implements FlowCache {
   };
   now = Number.NEGATIVE_INFINITY;
   size = 0;
-  private readonly table = new Map<number, FlowEntry>();
+  /** chain heads, indexed by hash & mask */
+  private readonly heads: (FlowEntry | null)[];
+  private readonly mask: number;
   private lruHead: FlowEntry | null = null;
   private lruTail: FlowEntry | null = null;
   private ageHead: FlowEntry | null = null;
@@ -222,6 +224,11 @@ class Cache implements FlowCache {
     this.finGrace = o.finTimeoutMs;
     this.maxFlows = o.maxFlows;
     this.rate = o.samplingRate;
+    // about two buckets per flow, capped so a huge maxFlows does not preallocate gigabytes
+    let buckets = 1024;
+    while (buckets < o.maxFlows * 2 && buckets < 1 << 22) buckets *= 2;
+    this.heads = new Array<FlowEntry | null>(buckets).fill(null);
+    this.mask = buckets - 1;
   }
 
   sample(): boolean {
@@ -238,13 +245,12 @@ class Cache implements FlowCache {
     }
     if (p.fragment !== 0) this.attributeFragment(p);
     const h = hashKey(p);
-    let e: FlowEntry | null = this.table.get(h) ?? null;
-    while (e !== null && !sameKey(e, p)) e = e.hashNext;
+    let e = this.heads[h & this.mask];
+    while (e !== null && (e.hash !== h || !sameKey(e, p))) e = e.hashNext;
     if (e === null) {
       if (this.size >= this.maxFlows && this.lruHead !== null)
         this.remove(this.lruHead, END_LACK_OF_RESOURCES);
-      // eviction may have emptied or changed this bucket
-      e = this.create(p, frame, timeMs, h, this.table.get(h) ?? null);
+      e = this.create(p, frame, timeMs, h);
     } else {
       if (timeMs > e.last) e.last = timeMs;
       this.touch(e);
@@ -304,11 +310,12 @@ class Cache implements FlowCache {
     }
   }
 
-  private create(p: PacketInfo, frame: Uint8Array, t: number, h: number, head: FlowEntry | null): FlowEntry {
+  private create(p: PacketInfo, frame: Uint8Array, t: number, h: number): FlowEntry {
     const e = new FlowEntry();
+    const bucket = h & this.mask;
     e.hash = h;
-    e.hashNext = head;
-    this.table.set(h, e);
+    e.hashNext = this.heads[bucket];
+    this.heads[bucket] = e;
     e.tunnelType = p.tunnelType;
     e.vni = p.vni;
     e.ipVersion = p.ipVersion;
@@ -382,15 +389,16 @@ class Cache implements FlowCache {
 
   private remove(e: FlowEntry, reason: number): void {
     // hash chain
-    const head = this.table.get(e.hash);
+    const bucket = e.hash & this.mask;
+    const head = this.heads[bucket];
     if (head === e) {
-      if (e.hashNext !== null) this.table.set(e.hash, e.hashNext);
-      else this.table.delete(e.hash);
+      this.heads[bucket] = e.hashNext;
     } else {
-      let c = head ?? null;
+      let c = head;
       while (c !== null && c.hashNext !== e) c = c.hashNext;
       if (c !== null) c.hashNext = e.hashNext;
     }
+    e.hashNext = null;
     // lru
     if (e.lruPrev !== null) e.lruPrev.lruNext = e.lruNext;
     else this.lruHead = e.lruNext;

@@ -91,6 +91,21 @@ describe('pcap source: files', () => {
     ]);
   });
 
+  it('joins a record larger than the read-ahead reserve (1.5 MB frame between small ones)', async () => {
+    const big = Buffer.alloc(1_500_000); // Ethernet with ethertype 0: not IP, just bytes
+    const frames = [
+      { timeMs: 1, data: flowFrame(0, spec) },
+      { timeMs: 2, data: big },
+      { timeMs: 3, data: flowFrame(0, spec) },
+    ];
+    const p = join(dir, 'big.pcap');
+    writeFileSync(p, pcapFile(frames));
+    const { source, records } = await collect({ path: p, cache: {}, chunkBytes: 65536 });
+    expect(source.stats.frames).toBe(3);
+    expect(source.stats.parse['not-ip']).toBe(1);
+    expect(records.map((r) => r.packets)).toEqual([2]);
+  });
+
   it('counts an incomplete last record instead of failing', async () => {
     const p = join(dir, 'cut.pcap');
     writeFileSync(

@@ -51,6 +51,8 @@ export class CaptureReadError extends Error {
 }
 
 const DEFAULT_CHUNK = 4 * 1024 * 1024;
+/** room before each chunk for the previous chunk's incomplete record */
+const RESERVE = 1024 * 1024;
 
 /** Parses frames into the cache; one instance per source so the hot call stays monomorphic. */
 class PacketSink implements FrameSink {
@@ -91,33 +93,49 @@ export function createPcapSource(spec: PcapSourceSpec): PcapSource {
     if (reader.error !== null) throw new CaptureReadError(`${spec.path}: ${reader.error}`);
   };
 
+  /**
+   * Double-buffered: the next chunk is read (on libuv's thread pool, so on the other core)
+   * while this one is parsed. Each buffer keeps RESERVE bytes in front of its data, where
+   * the previous chunk's incomplete last record is copied so records stay contiguous.
+   */
   async function runFile(ctx: SourceContext): Promise<void> {
     const fh = await open(spec.path, 'r');
+    const chunk = spec.chunkBytes ?? DEFAULT_CHUNK;
+    const bufs = [Buffer.allocUnsafe(RESERVE + chunk), Buffer.allocUnsafe(RESERVE + chunk)];
+    let cur = 0;
+    let pending: Promise<{ bytesRead: number }> | null = null;
+    let tail: Buffer = Buffer.alloc(0); // unread bytes of the previous chunk (a view)
     try {
       const size = (await fh.stat()).size;
-      let buf = Buffer.allocUnsafe(spec.chunkBytes ?? DEFAULT_CHUNK);
-      let filled = 0;
+      pending = fh.read(bufs[cur], RESERVE, chunk, null);
       while (!ctx.signal.aborted && reader.error === null) {
-        if (filled === buf.length) {
-          // one record larger than the buffer: grow (bounded by the reader's record limit)
-          const bigger = Buffer.allocUnsafe(buf.length * 2);
-          buf.copy(bigger, 0, 0, filled);
-          buf = bigger;
-        }
-        const { bytesRead: n } = await fh.read(buf, filled, buf.length - filled, null);
+        const { bytesRead: n } = await pending;
+        pending = null;
         if (n === 0) break;
         bytesRead += n;
-        filled += n;
-        const used = reader.feed(buf, 0, filled, sink);
-        if (used > 0) {
-          buf.copyWithin(0, used, filled);
-          filled -= used;
+        let data: Buffer;
+        let start: number;
+        if (tail.length <= RESERVE) {
+          start = RESERVE - tail.length;
+          tail.copy(bufs[cur], start);
+          data = bufs[cur];
+        } else {
+          // a record larger than the reserve (rare: huge pcapng blocks): join by copying
+          data = Buffer.concat([tail, bufs[cur].subarray(RESERVE, RESERVE + n)]);
+          start = 0;
         }
+        const end = data === bufs[cur] ? RESERVE + n : data.length;
+        // the other buffer is free now (its tail was just copied): start the next read
+        pending = fh.read(bufs[1 - cur], RESERVE, chunk, null);
+        const used = reader.feed(data, start, end, sink);
+        tail = data.subarray(used, end);
+        cur = 1 - cur;
         emitDrained(ctx);
         ctx.progress?.(size > 0 ? bytesRead / size : 1, `${reader.frames} packets, ${cache.size} flows`);
       }
-      finish(ctx, filled);
+      finish(ctx, tail.length);
     } finally {
+      if (pending !== null) await pending.catch(() => undefined);
       await fh.close();
     }
   }
