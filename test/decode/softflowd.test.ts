@@ -22,7 +22,7 @@ function pcapFile(frames: { timeMs: number; data: Buffer }[], linkType: number):
   head.writeUInt16LE(4, 6);
   head.writeUInt32LE(65535, 16);
   head.writeUInt32LE(linkType, 20);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   for (const f of frames) {
     const rec = Buffer.alloc(16);
     rec.writeUInt32LE(Math.floor(f.timeMs / 1000), 0);

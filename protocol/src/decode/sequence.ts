@@ -115,8 +115,8 @@ export function createSequenceTracker(options: SequenceTrackerOptions = {}): Seq
       } else if (delta > 0 && delta <= maxGap) {
         s.lost += delta;
         out.lost = delta;
-      } else if (delta < 0 && -delta <= maxGap) {
-        // a late packet: it was counted as lost when the gap opened
+      } else if (delta < 0 && -delta <= (perPacket ? 100 : 10_000)) {
+        // a late packet (within a short window back): it was counted as lost when the gap opened
         s.reordered++;
         out.reordered = true;
         const units = perPacket ? 1 : records;
