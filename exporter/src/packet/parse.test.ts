@@ -319,6 +319,65 @@ describe('parsePacket: overlays', () => {
   });
 });
 
+/**
+ * Sampled packet headers inside real sFlow datagrams (akvorado test captures): finds the
+ * raw-packet-header flow records (format 1, length, then protocol 1 = Ethernet, frame
+ * length, stripped, header length, header bytes) by their shape, so the third-party bytes
+ * are read from ../shared/captures rather than copied into the repository.
+ */
+function sflowSampledHeaders(name: string): Buffer[] {
+  const out: Buffer[] = [];
+  for (const f of readCapture(readFileSync(join(captures, '../sflow', name)))) {
+    const d = f.data;
+    for (let i = 8; i + 16 <= d.length; i += 2) {
+      const len = d.readUInt32BE(i + 12);
+      if (d.readUInt32BE(i) !== 1 || len < 14 || len > 256 || i + 16 + len > d.length) continue;
+      // preceded by its flow record header: format 1 (raw packet header) and the padded length
+      if (d.readUInt32BE(i - 8) !== 1 || d.readUInt32BE(i - 4) !== 16 + ((len + 3) & ~3)) continue;
+      out.push(d.subarray(i + 16, i + 16 + len));
+    }
+  }
+  return out;
+}
+
+describe('parsePacket: real sampled headers (sFlow captures), as tshark reads them', () => {
+  it('VXLAN VNI 100 carrying ICMPv6, cut at 128 bytes', () => {
+    const [h] = sflowSampledHeaders('data-encap-vxlan.pcap');
+    const r = parse(h);
+    expect(r.status).toBe(PARSE_OK);
+    expect(r).toMatchObject({
+      src: '2001:db8:4::1',
+      dst: '2001:db8:4::3',
+      tunnelSrc: '192.168.108.40',
+      tunnelDst: '192.168.15.14',
+    });
+    // tshark: IPv6 payload length 64, ICMPv6 echo request (128) code 0
+    expect(r.p).toMatchObject({
+      tunnelType: TUNNEL_VXLAN,
+      vni: 100,
+      proto: 58,
+      icmpType: 128,
+      ipLength: 104,
+    });
+  });
+
+  it('QinQ: outer VLAN 1062, inner 1493, TCP 32017 → 443', () => {
+    const [h] = sflowSampledHeaders('data-qinq.pcap');
+    const r = parse(h);
+    expect(r).toMatchObject({ src: '49.49.49.2', dst: '49.49.49.109' });
+    expect(r.p).toMatchObject({ vlan: 1062, proto: 6, srcPort: 32017, dstPort: 443, ipLength: 80 });
+  });
+
+  it('ICMP echo request and ICMPv6 neighbour solicitation', () => {
+    const v4 = parse(sflowSampledHeaders('data-icmpv4.pcap')[0]);
+    expect(v4).toMatchObject({ src: '203.0.113.4', dst: '203.0.113.5' });
+    expect(v4.p).toMatchObject({ proto: 1, icmpType: 8, icmpCode: 0, ipLength: 84 });
+    const v6 = parse(sflowSampledHeaders('data-icmpv6.pcap')[0]);
+    expect(v6).toMatchObject({ src: 'fe80::d05b:45ff:feee:5ecf', dst: '2001:db8::' });
+    expect(v6.p).toMatchObject({ proto: 58, icmpType: 135, icmpCode: 0, ipLength: 72 });
+  });
+});
+
 describe('parsePacket: damaged input', () => {
   it('never throws and reports truncation at every cut of a VXLAN frame', () => {
     const frame = underlay(17, udp(51000, 4789, vxlan(2001, tenantTcp())));
