@@ -51,7 +51,7 @@ function pcap(frames: { tsMs: number; frame: Buffer }[]): Buffer {
   head.writeUInt16LE(4, 6);
   head.writeUInt32LE(65535, 16);
   head.writeUInt32LE(1, 20);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   for (const { tsMs, frame } of frames) {
     const rec = Buffer.alloc(16);
     rec.writeUInt32LE(Math.floor(tsMs / 1000), 0);

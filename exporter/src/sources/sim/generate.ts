@@ -72,16 +72,26 @@ export function createGenerator(cloud: SimCloud, seed: number): SimGenerator {
   const internetRank = createZipf(cloud.internet.length, 1.3);
 
   /** Flood windows are a pure function of time, so they do not depend on the call pattern. */
-  function floodAt(nowMs: number) {
-    const window = Math.floor(nowMs / FLOOD_PERIOD_MS);
+  type Flood = { start: number; tenant: string; target: string; tenantRef: SimTenant; victim: SimPort };
+  let cachedWindow = Number.NaN;
+  let cachedFlood: Flood | null = null;
+  function floodOfWindow(window: number): Flood | null {
     const w = createPrng((seed ^ Math.imul(window, 0x9e3779b1)) >>> 0);
     if (!w.chance(0.5)) return null;
     const start = window * FLOOD_PERIOD_MS + w.int(0, FLOOD_PERIOD_MS - FLOOD_MS);
-    if (nowMs < start || nowMs >= start + FLOOD_MS) return null;
     const tenant = cloud.tenants[w.int(0, cloud.tenants.length - 1)];
     const webs = tenant.ports.filter((p) => p.port.role === 'web');
     const victim = (webs.length ? w.pick(webs) : w.pick(tenant.ports)).port;
-    return { tenant: tenant.name, target: victim.ip, tenantRef: tenant, victim };
+    return { start, tenant: tenant.name, target: victim.ip, tenantRef: tenant, victim };
+  }
+  function floodAt(nowMs: number): Flood | null {
+    const window = Math.floor(nowMs / FLOOD_PERIOD_MS);
+    if (window !== cachedWindow) {
+      cachedWindow = window;
+      cachedFlood = floodOfWindow(window);
+    }
+    const f = cachedFlood;
+    return f && nowMs >= f.start && nowMs < f.start + FLOOD_MS ? f : null;
   }
 
   function synFlood(rec: FlowRecord, nowMs: number, f: NonNullable<ReturnType<typeof floodAt>>): FlowRecord {
