@@ -36,14 +36,14 @@ export interface ColumnDef {
   readonly rollup: boolean;
 }
 
-const c = (
-  name: string,
-  kind: ColumnKind,
+const c = <const N extends string, const K extends ColumnKind>(
+  name: N,
+  kind: K,
   protobufField: number,
   description: string,
   elements: readonly (number | string)[] = [],
   extra: Partial<Pick<ColumnDef, 'sortKey' | 'dimension' | 'rollup' | 'protobufName'>> = {},
-): ColumnDef => ({
+): ColumnDef & { readonly name: N; readonly kind: K } => ({
   name,
   kind,
   protobufField,
@@ -143,8 +143,8 @@ export const COLUMNS = [
       rollup: true,
     },
   ),
-  c('tunnel_src', 'ip', 1005, 'outer (VTEP) source address', ['pen6876.893', 'pen6876.895']),
-  c('tunnel_dst', 'ip', 1006, 'outer (VTEP) destination address', ['pen6876.894', 'pen6876.896']),
+  c('tunnel_src', 'ip', 1005, 'outer (VTEP) source address', ['pen6876.893']),
+  c('tunnel_dst', 'ip', 1006, 'outer (VTEP) destination address', ['pen6876.894']),
   c('tenant', 'string', 1007, 'tenant owning the flow (from the inventory); empty = unassigned', [], {
     sortKey: 0,
     rollup: true,
