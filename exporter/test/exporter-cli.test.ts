@@ -166,6 +166,66 @@ describe('vxflow exporter --source pcap:FILE', () => {
     });
   }
 
+  it('runs a live source until SIGTERM, then flushes, reports per collector and exits 0', async () => {
+    const a = await collector('udp4');
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          'bin/vxflow.js',
+          'exporter',
+          '--source',
+          'sim',
+          '--rate',
+          '400',
+          '--to',
+          `udp://127.0.0.1:${a.port}`,
+        ],
+        { cwd: join(import.meta.dirname, '../..'), env: { ...process.env, VXFLOW_CONFIG: '/dev/null' } },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const closed = new Promise<number | null>((r) => child.on('close', r));
+      const end = Date.now() + 20_000;
+      while (a.datagrams.length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGTERM');
+      expect(await closed).toBe(0);
+      const sent = stderr
+        .split('\n')
+        .filter((l) => l.includes('"msg":"sent"'))
+        .map((l) => JSON.parse(l));
+      expect(sent).toHaveLength(1);
+      expect(sent[0].flows).toBeGreaterThan(0);
+      expect(stderr).toMatch(/stopping: flushing flows/);
+      await new Promise((r) => setTimeout(r, 200));
+      const flows: FlowRecord[] = [];
+      const dec = createDecoder();
+      for (const d of a.datagrams) dec.decode(d, '127.0.0.1', Date.now(), (r) => flows.push({ ...r }));
+      expect(flows).toHaveLength(sent[0].flows);
+      expect(new Set(flows.map((f) => f.vni)).size).toBeGreaterThan(3);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('describes the sources in --help', async () => {
+    const help = await new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, ['bin/vxflow.js', 'exporter', '--help'], {
+        cwd: join(import.meta.dirname, '../..'),
+      });
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+      });
+      child.on('close', () => resolve(out));
+    });
+    for (const s of ['sim', 'ovs[:DATAPATH]', 'pcap:FILE', 'socket:PATH', '--to', '--rate', '--ovs-appctl']) {
+      expect(help).toContain(s);
+    }
+  });
+
   it('names a user mistake in one line and exits 2', async () => {
     const missing = await vxflow([
       'exporter',

@@ -69,7 +69,10 @@ export interface OvsLab {
   /** `ovs-appctl dpctl/dump-flows -m` output */
   dumpFlows(): Promise<string>;
   /** pings from tenant i's side-A VM to its side-B VM; resolves with ping's stdout */
-  ping(tenant: number, opts?: { count?: number; size?: number; intervalS?: number }): Promise<string>;
+  ping(
+    tenant: number,
+    opts?: { count?: number; size?: number; intervalS?: number; tos?: number },
+  ): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -257,6 +260,7 @@ async function build(opts: OvsLabOptions, cleanup: ReturnType<typeof cleanupStac
       const t = tenants[tenant];
       if (!t) throw new Error(`no tenant ${tenant}`);
       const args = ['-n', '-q', '-c', String(p.count ?? 3), '-s', String(p.size ?? 56)];
+      if (p.tos !== undefined) args.push('-Q', String(p.tos));
       args.push('-i', String(p.intervalS ?? 0.2), '-W', '2', t.addrB);
       return (await runIn(t.vmA, 'ping', args)).stdout;
     },
