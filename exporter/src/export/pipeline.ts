@@ -48,6 +48,11 @@ export interface PipelineOptions {
   batchRecords?: number;
   /** records queued before new ones are dropped (default 200 000) */
   maxPendingRecords?: number;
+  /**
+   * how long a part-filled batch may wait for more records (default 100 ms), so a slow
+   * live source fills datagrams instead of sending one per trickle of records
+   */
+  lingerMs?: number;
   /** clock, for tests (default Date.now) */
   now?: () => number;
 }
@@ -71,6 +76,8 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const batchRecords = opts.batchRecords ?? 1000;
   const maxPending = opts.maxPendingRecords ?? 200_000;
   const lowWater = Math.max(batchRecords, maxPending >> 2);
+  const lingerMs = opts.lingerMs ?? 100;
+  let lingerTimer: NodeJS.Timeout | null = null;
   const encoder = opts.createEncoder(opts.encoder);
   const refreshMs = opts.encoder.templateRefreshMs ?? 60_000;
 
@@ -178,7 +185,13 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       } else if (records.length > 10_000) {
         pending = pending.concat(records);
       } else pending.push(...records);
-      void kick();
+      if (pending.length >= batchRecords || lingerMs === 0) void kick();
+      else if (!lingerTimer && !draining) {
+        lingerTimer = setTimeout(() => {
+          lingerTimer = null;
+          void kick();
+        }, lingerMs);
+      }
     },
     context(signal, progress) {
       return {
@@ -192,6 +205,8 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       };
     },
     async flush() {
+      if (lingerTimer) clearTimeout(lingerTimer);
+      lingerTimer = null;
       while (pending.length > 0 || draining) await kick();
     },
     async sendTemplates() {
