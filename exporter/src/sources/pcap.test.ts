@@ -141,6 +141,18 @@ describe('pcap source: streams (pcap:-)', () => {
     expect(source.stats.frames).toBe(20_000);
   });
 
+  it('ends and flushes when the stream is destroyed without an end (the writer died)', async () => {
+    const input = new PassThrough();
+    const f = flowFrame(1, spec);
+    input.write(
+      Buffer.concat([pcapHeader(1), pcapRecordHeader(1000, f.length), f, pcapRecordHeader(1001, 160)]),
+    );
+    setTimeout(() => input.destroy(), 50);
+    const { source, records } = await collect({ path: '-', cache: {}, input });
+    expect(records.map((r) => [r.packets, r.flow_end_reason])).toEqual([[1, END_FORCED]]);
+    expect(source.stats.truncatedTailBytes).toBe(16);
+  });
+
   it('expires idle flows on the wall-clock tick while the stream stays open', async () => {
     const input = new PassThrough();
     const source = createPcapSource({ path: '-', cache: { inactiveTimeoutMs: 200 }, input, tickMs: 50 });

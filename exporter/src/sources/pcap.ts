@@ -171,6 +171,7 @@ export function createPcapSource(spec: PcapSourceSpec): PcapSource {
         clearInterval(tick);
         input.off('data', onData);
         input.off('end', done);
+        input.off('close', done);
         input.off('error', onError);
         ctx.signal.removeEventListener('abort', done);
       };
@@ -199,6 +200,8 @@ export function createPcapSource(spec: PcapSourceSpec): PcapSource {
       }
       input.on('data', onData);
       input.once('end', done);
+      // a stream destroyed without 'end' (the writer died) still ends the capture
+      input.once('close', done);
       input.once('error', onError);
       ctx.signal.addEventListener('abort', done, { once: true });
     });
