@@ -33,7 +33,37 @@ export const FRAG_FIRST = 1;
 /** offset > 0: carries no transport header, so no ports */
 export const FRAG_LATER = 2;
 
+/** What a UDP destination port carries, in a tunnel-port table (see tunnelPorts). */
+export const PORT_PLAIN = 0;
+export const PORT_VXLAN = 1;
+export const PORT_GENEVE = 2;
+
+/** IANA VXLAN 4789; 8472 = the Linux kernel's default without `dstport` (used by flannel) */
+export const DEFAULT_VXLAN_PORTS: readonly number[] = [4789, 8472];
+/** IANA Geneve */
+export const DEFAULT_GENEVE_PORTS: readonly number[] = [6081];
+
+/** A 64 Ki-entry table from UDP destination port to the overlay it carries. */
+export function tunnelPorts(
+  vxlan: readonly number[] = DEFAULT_VXLAN_PORTS,
+  geneve: readonly number[] = DEFAULT_GENEVE_PORTS,
+): Uint8Array {
+  const table = new Uint8Array(65536);
+  for (const port of vxlan) table[port] = PORT_VXLAN;
+  for (const port of geneve) table[port] = PORT_GENEVE;
+  return table;
+}
+
+const defaultPorts = tunnelPorts();
+
 export class PacketInfo {
+  /** which UDP destination ports to decapsulate; fixed for the parser's life */
+  readonly ports: Uint8Array;
+
+  constructor(ports: Uint8Array = defaultPorts) {
+    this.ports = ports;
+  }
+
   // inner (or only) IP packet: the flow key
   ipVersion = 0;
   proto = 0;

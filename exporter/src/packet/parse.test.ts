@@ -29,6 +29,7 @@ import {
   TUNNEL_GRE,
   TUNNEL_NONE,
   TUNNEL_VXLAN,
+  tunnelPorts,
 } from './packet-info.ts';
 import {
   LINKTYPE_ETHERNET,
@@ -232,6 +233,19 @@ describe('parsePacket: overlays', () => {
     expect(r.p).toMatchObject({ tunnelType: TUNNEL_VXLAN, vni: 2001, proto: 6, srcPort: 40000, dstPort: 80 });
     expect(r.p.ipLength).toBe(40);
     expect(r.p.macOffset).toBe(14 + 20 + 8 + 8);
+  });
+
+  it('decapsulates VXLAN on the Linux default port 8472, and only on the ports it is given', () => {
+    const on = (port: number) => underlay(17, udp(51000, port, vxlan(7, tenantTcp())));
+    expect(parse(on(8472)).p).toMatchObject({ tunnelType: TUNNEL_VXLAN, vni: 7, proto: 6 });
+    const custom = new PacketInfo(tunnelPorts([4790], [7000]));
+    parsePacket(custom, LINKTYPE_ETHERNET, on(4790), 0, on(4790).length);
+    expect(custom).toMatchObject({ tunnelType: TUNNEL_VXLAN, vni: 7 });
+    parsePacket(custom, LINKTYPE_ETHERNET, on(4789), 0, on(4789).length);
+    expect(custom).toMatchObject({ tunnelType: TUNNEL_NONE, proto: 17, dstPort: 4789 });
+    const gen = underlay(17, udp(1, 7000, geneve(9, 0x6558, tenantTcp())));
+    parsePacket(custom, LINKTYPE_ETHERNET, gen, 0, gen.length);
+    expect(custom).toMatchObject({ tunnelType: TUNNEL_GENEVE, vni: 9 });
   });
 
   it('keeps a UDP 4789 packet without the VXLAN I flag as an outer flow', () => {

@@ -3,13 +3,14 @@
  * IP, BSD loopback), IPv4 (options, fragments), IPv6 (extension headers, fragments), TCP,
  * UDP, SCTP, ICMP/ICMPv6, and one level of overlay decapsulation:
  *
- *   VXLAN  UDP 4789, 8-byte header, I flag (0x08) set, VNI in bytes 4..6, inner Ethernet
+ *   VXLAN  UDP 4789 (and 8472, Linux's default), 8-byte header, I flag (0x08) set, VNI in
+ *          bytes 4..6, inner Ethernet
  *   Geneve UDP 6081, 8-byte header + options (length in 4-byte words, skipped), VNI in
  *          bytes 4..6, payload type 0x6558 (Ethernet) or an IP ethertype
  *   GRE    IP protocol 47, version 0; optional checksum, key, sequence words (RFC 2890);
  *          NVGRE (RFC 7637) = GRE with key carrying Ethernet (0x6558): VSID = key >> 8
  *
- * so the packet yields the INNER addresses/ports, the VNI, the tunnel type and the outer
+ * (UDP ports: PacketInfo.ports, see tunnelPorts()), so the packet yields the INNER addresses/ports, the VNI, the tunnel type and the outer
  * (VTEP) addresses. It reads bytes straight from the buffer, writes into a reused
  * PacketInfo and allocates nothing. It never throws on bad input: it returns a status.
  */
@@ -23,6 +24,8 @@ import {
   PARSE_TRUNCATED,
   PARSE_UNSUPPORTED_LINK,
   type PacketInfo,
+  PORT_GENEVE,
+  PORT_VXLAN,
   type ParseStatus,
   TUNNEL_GENEVE,
   TUNNEL_GRE,
@@ -38,9 +41,6 @@ export const LINKTYPE_LINUX_SLL = 113;
 export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_IPV6 = 229;
 export const LINKTYPE_LINUX_SLL2 = 276;
-
-export const VXLAN_PORT = 4789;
-export const GENEVE_PORT = 6081;
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
@@ -231,8 +231,9 @@ function parseTransport(out: PacketInfo, proto: number, b: Uint8Array, o: number
       out.dstPort = dp;
       // decapsulate only the outermost tunnel; a tunnel inside a tenant is the tenant's flow
       if (out.tunnelType === TUNNEL_NONE && out.fragment === FRAG_NONE) {
-        if (dp === VXLAN_PORT) return decapVxlan(out, b, o + 8, end);
-        if (dp === GENEVE_PORT) return decapGeneve(out, b, o + 8, end);
+        const kind = out.ports[dp];
+        if (kind === PORT_VXLAN) return decapVxlan(out, b, o + 8, end);
+        if (kind === PORT_GENEVE) return decapGeneve(out, b, o + 8, end);
       }
       return PARSE_OK;
     }

@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createFlowCache, END_FORCED, type FlowCache, type FlowCacheOptions } from '../flow-cache.ts';
 import { createCaptureStreamReader, type FrameSink } from '../packet/capture-stream.ts';
-import { PacketInfo, PARSE_OK, type PARSE_STATUS_NAMES } from '../packet/packet-info.ts';
+import { PacketInfo, PARSE_OK, type PARSE_STATUS_NAMES, tunnelPorts } from '../packet/packet-info.ts';
 import { parsePacket } from '../packet/parse.ts';
 import type { FlowSource, SourceContext } from './source.ts';
 
@@ -24,6 +24,10 @@ export interface PcapSourceSpec {
   tickMs?: number;
   /** file reads: bytes per read (default 4 MiB) */
   chunkBytes?: number;
+  /** UDP destination ports decapsulated as VXLAN (default 4789 and 8472) */
+  vxlanPorts?: readonly number[];
+  /** UDP destination ports decapsulated as Geneve (default 6081) */
+  genevePorts?: readonly number[];
 }
 
 export interface PcapSourceStats {
@@ -56,11 +60,16 @@ const RESERVE = 1024 * 1024;
 
 /** Parses frames into the cache; one instance per source so the hot call stays monomorphic. */
 class PacketSink implements FrameSink {
-  readonly info = new PacketInfo();
+  readonly info: PacketInfo;
   readonly statusCounts = [0, 0, 0, 0, 0];
   unsampled = 0;
   lastTime = 0;
-  constructor(private readonly cache: FlowCache) {}
+  constructor(
+    private readonly cache: FlowCache,
+    ports: Uint8Array,
+  ) {
+    this.info = new PacketInfo(ports);
+  }
 
   frame(linkType: number, buf: Buffer, off: number, capLen: number, _orig: number, timeMs: number): void {
     this.lastTime = timeMs;
@@ -76,7 +85,7 @@ class PacketSink implements FrameSink {
 
 export function createPcapSource(spec: PcapSourceSpec): PcapSource {
   const cache = createFlowCache(spec.cache);
-  const sink = new PacketSink(cache);
+  const sink = new PacketSink(cache, tunnelPorts(spec.vxlanPorts, spec.genevePorts));
   const reader = createCaptureStreamReader();
   let bytesRead = 0;
   let truncatedTailBytes = 0;
