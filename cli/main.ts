@@ -14,16 +14,25 @@ import { register as registerClickhouse } from './commands/clickhouse.ts';
 import { register as registerConfig } from './commands/config.ts';
 import { UserError } from './errors.ts';
 
+const VERSION = '0.1.0';
+
+// `--version` belongs to subcommands too (`vxflow exporter --version 10`), so the program's
+// own version is answered only as the first argument.
+if (process.argv[2] === '--version' || process.argv[2] === '-V') {
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
+
 const program = new Command('vxflow')
   .description(
     'Overlay-aware, multi-tenant flow telemetry: NetFlow v9/IPFIX/v5 export, collection, storage, dashboard',
   )
-  .version('0.1.0')
   .option(
     '-c, --config <file>',
     'YAML configuration file (default: $VXFLOW_CONFIG, else ./vxflow.yaml if present)',
   )
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+  .addHelpText('after', `\nvxflow ${VERSION}: \`vxflow --version\` prints the version.`)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
