@@ -61,6 +61,14 @@ describe('pcap source: files', () => {
     expectGeneratedFlows(records);
   });
 
+  it('samples 1 in N packets before parsing and stamps the rate on every flow', async () => {
+    const { source, records } = await collect({ path: file, cache: { samplingRate: 10 } });
+    expect(source.stats.unsampled).toBe(18_000);
+    expect(source.stats.parse.ok).toBe(2_000);
+    expect(records.reduce((n, r) => n + Number(r.packets), 0)).toBe(2_000);
+    expect(records.every((r) => r.sampling_rate === 10)).toBe(true);
+  });
+
   it('reads pcapng', async () => {
     const frames = Array.from({ length: 30 }, (_, j) => ({
       timeMs: 1_764_000_000_000 + j,
