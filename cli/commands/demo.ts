@@ -140,7 +140,8 @@ async function runDemo(
 
     const started = Date.now();
     while (!stop.signal.aborted) {
-      await sleep(interval * 1000, stop.signal);
+      const left = duration ? started + duration * 1000 - Date.now() : Number.POSITIVE_INFINITY;
+      await sleep(Math.max(0, Math.min(interval * 1000, left)), stop.signal);
       if (stop.signal.aborted) break;
       await printSummary(ch, started).catch((err: Error) => log.warn(`summary query failed: ${err.message}`));
       if (duration && Date.now() - started >= duration * 1000) break;
@@ -183,15 +184,13 @@ function terminate(child: ChildProcess): Promise<void> {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((res) => {
-    const t = setTimeout(res, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        res();
-      },
-      { once: true },
-    );
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      res();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -211,15 +210,15 @@ async function printSummary(ch: ClickHouse, sinceMs: number): Promise<void> {
   const rows = await ch.query<{
     tenant: string;
     flows: string;
-    bytes: string;
-    packets: string;
+    b: string;
+    p: string;
     vnis: string;
     ew: string;
   }>(
-    `SELECT tenant, toString(count()) AS flows, toString(sum(bytes * if(sampling_rate = 0, 1, sampling_rate))) AS bytes,
-            toString(sum(packets * if(sampling_rate = 0, 1, sampling_rate))) AS packets,
+    `SELECT tenant, toString(count()) AS flows, toString(sum(bytes * if(sampling_rate = 0, 1, sampling_rate))) AS b,
+            toString(sum(packets * if(sampling_rate = 0, 1, sampling_rate))) AS p,
             toString(uniqExact(vni)) AS vnis, toString(round(100 * countIf(traffic_class = 'east-west') / count())) AS ew
-     FROM ${ch.database}.flows WHERE time_received >= toDateTime(${since}) GROUP BY tenant ORDER BY sum(bytes) DESC`,
+     FROM ${ch.database}.flows WHERE time_received >= toDateTime(${since}) GROUP BY tenant ORDER BY tenant = '', sum(bytes) DESC`,
   );
   const title = sinceMs
     ? `traffic since the demo started (${Math.round((Date.now() - sinceMs) / 1000)} s)`
@@ -233,8 +232,8 @@ async function printSummary(ch: ClickHouse, sinceMs: number): Promise<void> {
     rows.map((r) => ({
       tenant: r.tenant || '(unassigned)',
       flows: Number(r.flows),
-      bytes: human(Number(r.bytes), 'B'),
-      packets: human(Number(r.packets), ''),
+      bytes: human(Number(r.b), 'B'),
+      packets: human(Number(r.p), ''),
       'overlay networks': Number(r.vnis),
       'east-west %': Number(r.ew),
     })),
