@@ -83,6 +83,9 @@ function buildTopology(): void {
       );
       sh(host, 'ip', 'link', 'set', dev, 'netns', tenantNs);
       sh(tenantNs, 'ip', 'addr', 'add', `10.0.0.${i + 1}/24`, 'dev', dev);
+      // IPv6 only on the tenant's overlay device, without DAD so it is usable at once
+      sh(tenantNs, 'sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=0`);
+      sh(tenantNs, 'ip', '-6', 'addr', 'add', `fd00::${i + 1}/64`, 'dev', dev, 'nodad');
       sh(tenantNs, 'ip', 'link', 'set', dev, 'up');
     }
   }
@@ -151,9 +154,31 @@ function ping(vni: 2001 | 2002): void {
   );
 }
 
-function icmpFlows(records: FlowRecord[], vni: number) {
+function ping6(vni: 2001 | 2002): void {
+  sh(
+    tenants[vni][0],
+    'ping',
+    '-6',
+    '-n',
+    '-q',
+    '-c',
+    String(COUNT),
+    '-s',
+    String(SIZE),
+    '-i',
+    '0.02',
+    '-W',
+    '2',
+    'fd00::2',
+  );
+}
+
+/** echo request/reply flows of a VNI (ICMPv6: 128/129 only, not neighbour discovery or MLD) */
+function icmpFlows(records: FlowRecord[], vni: number, proto: 1 | 58 = 1) {
   return records
-    .filter((r) => r.vni === vni && r.proto === 1)
+    .filter(
+      (r) => r.vni === vni && r.proto === proto && (proto === 1 || [128, 129].includes(Number(r.icmp_type))),
+    )
     .map((r) => ({
       src: r.src_addr,
       dst: r.dst_addr,
@@ -207,6 +232,7 @@ describe('pcap source on a kernel VXLAN capture (two tenants, same inner address
     const tcpdump = await startTcpdump(['-w', file]);
     ping(2001);
     ping(2002);
+    ping6(2001);
     await new Promise((r) => setTimeout(r, 200));
     await stop(tcpdump);
 
@@ -215,6 +241,27 @@ describe('pcap source on a kernel VXLAN capture (two tenants, same inner address
     await source.run({ emit: (r) => records.push(...r), signal: new AbortController().signal });
     expect(icmpFlows(records, 2001)).toEqual(expected());
     expect(icmpFlows(records, 2002)).toEqual(expected());
+    // IPv6 inside VNI 2001 only: 40-byte header + 8 ICMPv6 + SIZE
+    const v6Bytes = COUNT * (40 + 8 + SIZE);
+    expect(icmpFlows(records, 2001, 58)).toEqual([
+      {
+        src: 'fd00::1',
+        dst: 'fd00::2',
+        type: 128,
+        packets: COUNT,
+        bytes: v6Bytes,
+        tunnel: '172.16.0.1>172.16.0.2',
+      },
+      {
+        src: 'fd00::2',
+        dst: 'fd00::1',
+        type: 129,
+        packets: COUNT,
+        bytes: v6Bytes,
+        tunnel: '172.16.0.2>172.16.0.1',
+      },
+    ]);
+    expect(icmpFlows(records, 2002, 58)).toEqual([]);
     expect(records.filter((r) => r.tunnel_type !== 1)).toEqual([]);
 
     // tshark's view of the same file agrees on the echo requests per VNI
