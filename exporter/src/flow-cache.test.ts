@@ -256,6 +256,19 @@ describe('flow cache: sampling and fragments', () => {
     expect(c.stats).toMatchObject({ laterFragments: 2, laterFragmentsAttributed: 1 });
   });
 
+  it('attributes fragments per tenant when two VNIs reuse the same addresses and IP id', () => {
+    const c = make();
+    feed(c, T0, { vni: 1, proto: 'udp', sport: 7, dport: 9, id: 5, moreFragments: true, payload: 100 });
+    feed(c, T0, { vni: 2, proto: 'udp', sport: 8, dport: 10, id: 5, moreFragments: true, payload: 100 });
+    feed(c, T0 + 1, { vni: 2, proto: 'udp', id: 5, fragOffset: 14, payload: 50 });
+    feed(c, T0 + 1, { vni: 1, proto: 'udp', id: 5, fragOffset: 14, payload: 50 });
+    c.flush();
+    expect(c.drain().map((r) => [r.vni, r.src_port, r.packets])).toEqual([
+      [2, 8, 2],
+      [1, 7, 2],
+    ]);
+  });
+
   it('rejects options out of range', () => {
     expect(() => make({ maxFlows: 0 })).toThrow(/maxFlows/);
     expect(() => make({ samplingRate: 1.5 })).toThrow(/samplingRate/);

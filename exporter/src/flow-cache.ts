@@ -292,7 +292,7 @@ class Cache implements FlowCache {
   }
 
   private attributeFragment(p: PacketInfo): void {
-    const key = `${p.ipVersion}|${p.src0},${p.src1},${p.src2},${p.src3}|${p.dst0},${p.dst1},${p.dst2},${p.dst3}|${p.proto}|${p.fragmentId}`;
+    const key = `${p.tunnelType}:${p.vni}|${p.ipVersion}|${p.src0},${p.src1},${p.src2},${p.src3}|${p.dst0},${p.dst1},${p.dst2},${p.dst3}|${p.proto}|${p.fragmentId}`;
     if (p.fragment === FRAG_FIRST) {
       if (this.fragmentPorts.size >= MAX_FRAGMENT_MEMORY) {
         const oldest = this.fragmentPorts.keys().next().value;
