@@ -69,6 +69,33 @@ describe('pcap source: files', () => {
     expect(records.every((r) => r.sampling_rate === 10)).toBe(true);
   });
 
+  it("waits for the pipeline's drain() between chunks (backpressure) and still gives every flow", async () => {
+    const source = createPcapSource({ path: file, cache: {}, chunkBytes: 256 * 1024 });
+    const records: FlowRecord[] = [];
+    let drains = 0;
+    let waiting = false;
+    const ctx = {
+      emit: (r: FlowRecord[]) => {
+        expect(waiting, 'emitted while the queue was draining').toBe(false);
+        records.push(...r);
+      },
+      signal: new AbortController().signal,
+      drain: () => {
+        drains++;
+        waiting = true;
+        return new Promise<void>((r) =>
+          setTimeout(() => {
+            waiting = false;
+            r();
+          }, 2),
+        );
+      },
+    };
+    await source.run(ctx);
+    expect(drains).toBeGreaterThan(10);
+    expectGeneratedFlows(records);
+  });
+
   it('reads pcapng', async () => {
     const frames = Array.from({ length: 30 }, (_, j) => ({
       timeMs: 1_764_000_000_000 + j,

@@ -83,6 +83,11 @@ class PacketSink implements FrameSink {
   }
 }
 
+/** the pipeline's backpressure, when the context has it (tests may pass a bare context) */
+function waitForDrain(ctx: SourceContext): Promise<void> | null {
+  return (ctx as { drain?: () => Promise<void> }).drain?.() ?? null;
+}
+
 export function createPcapSource(spec: PcapSourceSpec): PcapSource {
   const cache = createFlowCache(spec.cache);
   const sink = new PacketSink(cache, tunnelPorts(spec.vxlanPorts, spec.genevePorts));
@@ -140,6 +145,9 @@ export function createPcapSource(spec: PcapSourceSpec): PcapSource {
         tail = data.subarray(used, end);
         cur = 1 - cur;
         emitDrained(ctx);
+        // wait for the export queue: a large capture parses faster than it can be sent, and
+        // records beyond the pipeline's queue (200k) would be dropped
+        await waitForDrain(ctx);
         ctx.progress?.(size > 0 ? bytesRead / size : 1, `${reader.frames} packets, ${cache.size} flows`);
       }
       finish(ctx, tail.length);
@@ -174,7 +182,19 @@ export function createPcapSource(spec: PcapSourceSpec): PcapSource {
         pending = used < buf.length ? Buffer.from(buf.subarray(used)) : null;
         if (reader.frames !== framesAtTick) wallAtLastPacket = Date.now();
         emitDrained(ctx);
-        if (reader.error !== null) done();
+        if (reader.error !== null) {
+          done();
+          return;
+        }
+        // stop reading while the export queue drains (the writer blocks on the pipe instead
+        // of the pipeline dropping records)
+        const drained = waitForDrain(ctx);
+        if (drained !== null) {
+          input.pause();
+          void drained.then(() => {
+            if (!ended) input.resume();
+          });
+        }
       };
       const cleanup = () => {
         clearInterval(tick);
@@ -184,7 +204,9 @@ export function createPcapSource(spec: PcapSourceSpec): PcapSource {
         input.off('error', onError);
         ctx.signal.removeEventListener('abort', done);
       };
+      let ended = false;
       function done() {
+        ended = true;
         cleanup();
         input.pause();
         try {
