@@ -294,10 +294,8 @@ describe('Logstash netflow codec spec: NetFlow v9', () => {
 
   // Not one of the spec's assertions, but what Logstash decodes for decode[0] of the same
   // file: an echo reply whose icmpTypeIPv4/icmpCodeIPv4 elements (176/177) are 0/0, with the
-  // echo identifier 17549 (0x448d) in l4_dst_port. Our decoder treats 0/0 as "not given"
-  // and derives type/code from the destination port: icmp_type 68, icmp_code 141 instead of
-  // 0/0 (protocol/src/decode/compile.ts, the ICMP-in-ports fallback when both elements are 0).
-  it.fails('Cisco ASA decode[0]: echo reply keeps icmpTypeIPv4 0 / icmpCodeIPv4 0', () => {
+  // echo identifier 17549 (0x448d) in l4_dst_port: the elements win, not the port.
+  it('Cisco ASA decode[0]: echo reply keeps icmpTypeIPv4 0 / icmpCodeIPv4 0', () => {
     const { records } = decodeLs(['netflow9_test_cisco_asa_1_tpl', 'netflow9_test_cisco_asa_1_data']);
     expect(records[0]).toMatchObject({ src_addr: '192.168.14.1', dst_addr: '2.2.2.11', proto: 1 });
     expect(x(records[0], 'xlateDstPort')).toBe(17549);
@@ -1169,10 +1167,8 @@ describe('Logstash netflow codec spec: IPFIX', () => {
 
   // Logstash asserts flowStartSysUpTime 2395374954 and flowEndSysUpTime 2395395322 for this
   // record (20 368 ms apart, Barracuda's own flowDurationMilliseconds). With no
-  // systemInitTimeMilliseconds our decoder sets BOTH flow_start and flow_end to the export
-  // time (2017-06-29T13:58:28Z), so flow_end − flow_start is 0 instead of 20368: the
-  // duration the uptimes carry is lost (compile.ts timeOf, IPFIX uptime without init time).
-  it.fails('Barracuda decode[7]: flow_end − flow_start = flowEndSysUpTime − flowStartSysUpTime', () => {
+  // systemInitTimeMilliseconds the end is the export time, and the start keeps the duration.
+  it('Barracuda decode[7]: flow_end − flow_start = flowEndSysUpTime − flowStartSysUpTime', () => {
     const { records } = decodeLs(['ipfix_test_barracuda_tpl', 'ipfix_test_barracuda_data256']);
     expect(records[7].flow_end - records[7].flow_start).toBe(2395395322 - 2395374954);
   });

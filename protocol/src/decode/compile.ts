@@ -371,8 +371,11 @@ export function generateSource(
     if (fu) {
       if (version === 10) {
         const base = init ? `(Number(${uintExpr(init)})||h.st.initMs)` : 'h.st.initMs';
-        // without systemInitTimeMilliseconds the export time is the best estimate left
-        return `(${base}>0?${base}+${numExpr(fu)}:hExpMs)`;
+        // Without systemInitTimeMilliseconds the export time is the best estimate of the
+        // end; the start keeps the flow's duration from the two uptime values.
+        const end = uptime === 22 ? byRole.get(21) : undefined;
+        const fallback = end ? `(hExpMs-(${numExpr(end)}-${numExpr(fu)}))` : 'hExpMs';
+        return `(${base}>0?${base}+${numExpr(fu)}:${fallback})`;
       }
       // v9: sysUpTime-relative, the difference taken as signed 32-bit (handles the wrap)
       return `(hExpMs-((hUp-${numExpr(fu)})|0))`;
@@ -407,9 +410,12 @@ export function generateSource(
   if (byRole.has(4) && hasPorts) {
     assigns.push(
       'if(rec.proto===1||rec.proto===58){',
-      icmpElements ? 'if(rec.icmp_type===0&&rec.icmp_code===0)' : '',
-      '{if(rec.src_port===0){rec.icmp_type=rec.dst_port>>8;rec.icmp_code=rec.dst_port&255;}',
-      'else{rec.icmp_type=rec.src_port&255;rec.icmp_code=rec.dst_port&255;}}',
+      // ICMP elements, when the template has them, are the truth even at 0/0 (echo reply);
+      // the ports then hold other things (the ASA puts the echo identifier there)
+      icmpElements
+        ? ''
+        : '{if(rec.src_port===0){rec.icmp_type=rec.dst_port>>8;rec.icmp_code=rec.dst_port&255;}' +
+            'else{rec.icmp_type=rec.src_port&255;rec.icmp_code=rec.dst_port&255;}}',
       'rec.src_port=0;rec.dst_port=0;}',
     );
   }
