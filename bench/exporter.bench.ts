@@ -9,6 +9,7 @@
  * Figures (median of the runs):
  * - full pipeline in-process: read file → parse/decap → flow cache → v9 encode → UDP send
  *   (vs softflowd -r, process start to exit)
+ * - the same through the exporter's own pipeline (batching, backpressure, template refresh)
  * - sub-stages: parse only; parse + flow cache (no encode)
  * - the `vxflow exporter` command as a process, start to exit (includes Node/tsx start-up)
  */
@@ -21,6 +22,7 @@ import { writeVxlanCapture } from './tools/vxlan-capture.ts';
 import { createCaptureStreamReader, type FrameSink } from '../exporter/src/packet/capture-stream.ts';
 import { PacketInfo } from '../exporter/src/packet/packet-info.ts';
 import { parsePacket } from '../exporter/src/packet/parse.ts';
+import { createPipeline } from '../exporter/src/export/pipeline.ts';
 import { createPcapSource } from '../exporter/src/sources/pcap.ts';
 import { createFlowEncoder } from '../protocol/src/encode/index.ts';
 import { type BenchContext, median } from './lib.ts';
@@ -93,6 +95,23 @@ async function fullPipeline(path: string, port: number): Promise<{ flows: number
   return { flows, datagrams };
 }
 
+/** the exporter's own pipeline (batching, backpressure, template refresh), as `vxflow exporter` runs it */
+async function projectPipeline(path: string, port: number): Promise<number> {
+  const pipeline = await createPipeline({
+    targets: [{ url: `udp://127.0.0.1:${port}`, host: '127.0.0.1', port, family: 4 }],
+    encoder: { version: 9, observationDomain: 1, bootTimeMs: Date.now() - 1000 },
+    createEncoder: createFlowEncoder,
+  });
+  try {
+    const source = createPcapSource({ path, cache: {} });
+    await source.run(pipeline.context(new AbortController().signal));
+    await pipeline.flush();
+    return pipeline.stats().exported;
+  } finally {
+    await pipeline.close();
+  }
+}
+
 function softflowd(
   path: string,
   port: number,
@@ -139,6 +158,7 @@ export default async function exporterBench(ctx: BenchContext): Promise<void> {
     const oursCpu: number[] = [];
     const parse: number[] = [];
     const cache: number[] = [];
+    const withPipeline: number[] = [];
     let peerFlows = 0;
     let ourFlows = 0;
     const rate = (t0: bigint) => packets / (Number(process.hrtime.bigint() - t0) / 1e9);
@@ -168,6 +188,11 @@ export default async function exporterBench(ctx: BenchContext): Promise<void> {
       t0 = process.hrtime.bigint();
       await parseAndCache(file);
       cache.push(rate(t0));
+
+      t0 = process.hrtime.bigint();
+      const exported = await projectPipeline(file, port);
+      withPipeline.push(rate(t0));
+      if (exported !== facts.flows) throw new Error(`pipeline exported ${exported} of ${facts.flows} flows`);
     }
     const peerRate = median(peer);
     ctx.record({
@@ -184,6 +209,13 @@ export default async function exporterBench(ctx: BenchContext): Promise<void> {
       unit: 'packets/CPU-s',
       peer: { name: 'softflowd -r user+sys', value: median(peerCpu) },
       samples: oursCpu,
+    });
+    ctx.record({
+      name: 'same through the exporter pipeline (exporter/src/export)',
+      value: median(withPipeline),
+      unit: 'packets/s',
+      peer: { name: 'softflowd -r', value: peerRate },
+      samples: withPipeline,
     });
     ctx.record({
       name: 'stage: read + parse/decap only',
