@@ -234,14 +234,25 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     return true;
   }
 
+  // per-datagram work on the receiving thread is kept to lookups: a bound label child (no
+  // label hashing per datagram) and the worker of each exporter remembered
+  const udpDatagrams = metrics.datagrams.labels({ transport: 'udp' });
+  const routes = new Map<string, number>();
+
   function onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     totals.datagrams++;
-    metrics.datagrams.inc({ transport: 'udp' });
+    udpDatagrams.inc();
     const exporter = canonicalPeer(rinfo.address);
     if (!accept(exporter) || !pool) return;
     // by address, not address + port: templates are keyed by exporter address and domain,
     // and exporters that send from changing source ports must still find their templates
-    pool.dispatch(pool.route(exporter), msg, exporter, Date.now());
+    let w = routes.get(exporter);
+    if (w === undefined) {
+      w = pool.route(exporter);
+      // bounded like the exporters themselves (accept() refuses beyond maxExporters)
+      routes.set(exporter, w);
+    }
+    pool.dispatch(w, msg, exporter, Date.now());
   }
 
   function onTcpMessage(msg: Buffer, exporter: string, session: string): void {

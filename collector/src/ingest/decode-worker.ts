@@ -10,10 +10,10 @@ import { createDecoder, createSequenceTracker } from '../../../protocol/src/deco
 import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
 import { toJsonLine } from '../../../protocol/src/schema/json.ts';
 import { encodeFlowDelimited } from '../../../protocol/src/schema/protobuf.ts';
-import { RowBinaryWriter, writeFlowRow } from '../../../storage/src/rowbinary.ts';
 import { createEnricher } from '../enrich/enrich.ts';
 import { emptyInventory, parseInventory } from '../enrich/inventory.ts';
 import { createSamplingPolicy } from '../enrich/sampling.ts';
+import { type FlowRowBuffer, newFlowRowBuffer, writeFlowRowFast } from '../storage/flow-rowbinary.ts';
 import {
   type ExporterDomainStats,
   type FromWorker,
@@ -35,7 +35,14 @@ const sampling = createSamplingPolicy(init.sampling);
 const initialInventory = parseInventory(init.inventoryText);
 const enricher = createEnricher(initialInventory.ok ? initialInventory.value : emptyInventory());
 
-const rowbinary = init.outputs.rowbinary ? new RowBinaryWriter(1 << 20) : undefined;
+const rowbinary: FlowRowBuffer | undefined = init.outputs.rowbinary ? newFlowRowBuffer(1 << 20) : undefined;
+/**
+ * A part-filled chunk waits this long for more flows before it goes to the main thread:
+ * sending one per datagram batch made thousands of tiny messages a second at high rates,
+ * each costing a postMessage here and a Buffer plus a batch part there.
+ */
+const CHUNK_LINGER_MS = 20;
+let lingerTimer: NodeJS.Timeout | undefined;
 let jsonParts: string[] = [];
 let protoParts: Uint8Array[] = [];
 let protoBytes = 0;
@@ -65,16 +72,21 @@ const stats: WorkerStats = {
 const retiredErrors: Record<string, number> = {};
 
 function sendChunk(): void {
+  if (lingerTimer) {
+    clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+  }
   if (chunkRows === 0) return;
   const msg: Extract<FromWorker, { type: 'chunk' }> = { type: 'chunk', rows: chunkRows };
   const transfer: ArrayBuffer[] = [];
   if (rowbinary) {
-    const body = rowbinary.finish();
-    const copy = new Uint8Array(body.length);
-    copy.set(body);
+    // an exact-size copy travels (transferred, not cloned); the big writer buffer stays here
+    const copy = new Uint8Array(new ArrayBuffer(rowbinary.off));
+    copy.set(rowbinary.buf.subarray(0, rowbinary.off));
     msg.rowbinary = copy.buffer;
     transfer.push(copy.buffer);
-    rowbinary.reset();
+    rowbinary.off = 0;
+    rowbinary.rows = 0;
   }
   if (init.outputs.jsonl) {
     const bytes = Buffer.from(`${jsonParts.join('\n')}\n`);
@@ -103,7 +115,7 @@ function sendChunk(): void {
 function emit(rec: FlowRecord): void {
   sampling.apply(rec);
   enricher.enrich(rec);
-  if (rowbinary) writeFlowRow(rowbinary, rec);
+  if (rowbinary) writeFlowRowFast(rowbinary, rec);
   if (init.outputs.jsonl) jsonParts.push(toJsonLine(rec));
   if (init.outputs.protobuf) {
     const b = encodeFlowDelimited(rec);
@@ -245,7 +257,7 @@ port.on('message', (m: ToWorker) => {
         const sum = dec.decode(bytes.subarray(off, off + len), exporter, receivedMs, emit);
         account(sum, exporter, receivedMs, dec);
       }
-      sendChunk();
+      if (chunkRows > 0 && !lingerTimer) lingerTimer = setTimeout(sendChunk, CHUNK_LINGER_MS);
       post({ type: 'done', datagrams: n });
       break;
     }

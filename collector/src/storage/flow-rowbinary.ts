@@ -1,0 +1,188 @@
+/**
+ * The collector's RowBinary encoder for flows: byte-for-byte what storage/src/rowbinary.ts
+ * writeFlowRow() writes (a test holds them equal), about 4x faster, because it is the
+ * per-flow cost that decides how many flows a core can store.
+ *
+ * Why it is faster: the row writer is generated once from the column list (one straight
+ * function with a named property load per column, so V8 sees monomorphic loads instead of
+ * one closure call and a keyed load per column); bytes are stored straight into a
+ * Uint8Array after one capacity check per row (no Buffer.writeUInt*LE argument checks);
+ * dotted-quad IPv4 text is parsed inline (no Map lookup that hashes a fresh string per
+ * flow); short ASCII strings are copied by char code. Anything unusual (IPv6, non-ASCII,
+ * bigint counters, odd text) takes the canonical helpers, so the output never differs.
+ */
+import { COLUMNS, type ColumnKind, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
+import { writeIp16 } from '../../../storage/src/rowbinary.ts';
+
+const FIXED_SIZE: Record<ColumnKind, number> = {
+  datetime: 4,
+  ip: 16,
+  mac: 8,
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  u64: 8,
+  string: 5, // varint length prefix at most; the text is added per row
+};
+
+/** Bytes a row takes at most, apart from its strings' text. */
+export const ROW_FIXED_BYTES = COLUMNS.reduce((n, c) => n + FIXED_SIZE[c.kind], 0);
+
+/** A growable output buffer that is handed away whole (transferred) when a chunk is done. */
+export interface FlowRowBuffer {
+  buf: Buffer;
+  off: number;
+  rows: number;
+}
+
+export function newFlowRowBuffer(capacity: number): FlowRowBuffer {
+  // allocUnsafeSlow: an own ArrayBuffer (not a slice of the shared pool), so it can be transferred
+  return { buf: Buffer.allocUnsafeSlow(capacity), off: 0, rows: 0 };
+}
+
+function grow(out: FlowRowBuffer, need: number): void {
+  let size = out.buf.length * 2;
+  while (size < out.off + need) size *= 2;
+  const next = Buffer.allocUnsafeSlow(size);
+  out.buf.copy(next, 0, 0, out.off);
+  out.buf = next;
+}
+
+function u64Slow(b: Buffer, o: number, v: number | bigint): void {
+  if (typeof v === 'bigint') b.writeBigUInt64LE(BigInt.asUintN(64, v), o);
+  else {
+    const n = v < 0 || !Number.isFinite(v) ? 0 : Math.floor(v);
+    b.writeUInt32LE(n % 4294967296, o);
+    b.writeUInt32LE(Math.floor(n / 4294967296) >>> 0, o + 4);
+  }
+}
+
+/** IPv4-mapped form of canonical dotted-quad text; anything else through writeIp16. */
+function ip(b: Buffer, o: number, s: string): void {
+  const n = s.length;
+  if (n === 0) {
+    // plain stores: Buffer.fill() costs a native call, too much for 16 bytes
+    for (let i = 0; i < 16; i++) b[o + i] = 0;
+    return;
+  }
+  if (n <= 15) {
+    let acc = 0;
+    let digits = 0;
+    let part = 0;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 48 && c <= 57) {
+        // a leading zero ('01') is not canonical: leave such text to the careful parser
+        if (digits === 1 && acc === 0) break;
+        acc = acc * 10 + (c - 48);
+        if (++digits > 3 || acc > 255) break;
+      } else if (c === 46 && digits > 0 && part < 3) {
+        b[o + 12 + part++] = acc;
+        acc = 0;
+        digits = 0;
+      } else break;
+    }
+    if (i === n && part === 3 && digits > 0) {
+      for (let z = 0; z < 10; z++) b[o + z] = 0;
+      b[o + 10] = 0xff;
+      b[o + 11] = 0xff;
+      b[o + 15] = acc;
+      return;
+    }
+  }
+  writeIp16(s, b, o);
+}
+
+/** Writes a String column (varint length, then UTF-8); returns the new offset. */
+function str(b: Buffer, o: number, s: string): number {
+  const n = s.length;
+  if (n === 0) {
+    b[o] = 0;
+    return o + 1;
+  }
+  if (n < 0x80) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      b[o + 1 + i] = c;
+    }
+    if (i === n) {
+      b[o] = n;
+      return o + 1 + n;
+    }
+  }
+  let len = Buffer.byteLength(s);
+  while (len >= 0x80) {
+    b[o++] = (len & 0x7f) | 0x80;
+    len >>>= 7;
+  }
+  b[o++] = len;
+  return o + b.write(s, o, 'utf8');
+}
+
+type RowWriter = (out: FlowRowBuffer, rec: FlowRecord) => void;
+
+/** Generates the row writer from the column list (schema order, like FLOW_INSERT_COLUMNS). */
+function compileRowWriter(): RowWriter {
+  const strings = COLUMNS.filter((c) => c.kind === 'string').map((c) => `r.${c.name}`);
+  const lines: string[] = [
+    // 3 bytes per UTF-16 unit bounds any string's UTF-8 length
+    `let need = ${ROW_FIXED_BYTES}${strings.map((s) => ` + 3 * (${s} ?? '').length`).join('')};`,
+    'if (out.off + need > out.buf.length) grow(out, need);',
+    'const b = out.buf;',
+    'let o = out.off;',
+    'let v = 0;',
+  ];
+  for (const c of COLUMNS) {
+    const get = `r.${c.name}`;
+    if (!/^[a-z_0-9]+$/.test(c.name)) throw new Error(`column name ${c.name} cannot be compiled`);
+    switch (c.kind) {
+      case 'datetime':
+        lines.push(`v = ${get} > 0 ? Math.floor(${get} / 1000) >>> 0 : 0;`);
+        lines.push('b[o] = v; b[o + 1] = v >>> 8; b[o + 2] = v >>> 16; b[o + 3] = v >>> 24; o += 4;');
+        break;
+      case 'ip':
+        lines.push(`ip(b, o, ${get}); o += 16;`);
+        break;
+      case 'u8':
+        lines.push(`b[o++] = ${get};`);
+        break;
+      case 'u16':
+        lines.push(`v = ${get}; b[o] = v; b[o + 1] = v >>> 8; o += 2;`);
+        break;
+      case 'u32':
+        lines.push(
+          `v = ${get} >>> 0; b[o] = v; b[o + 1] = v >>> 8; b[o + 2] = v >>> 16; b[o + 3] = v >>> 24; o += 4;`,
+        );
+        break;
+      case 'u64':
+      case 'mac':
+        lines.push(
+          `{ const x = ${get};`,
+          '  if (typeof x === "number" && x >= 0 && x <= 4294967295 && (x >>> 0) === x) {',
+          '    b[o] = x; b[o + 1] = x >>> 8; b[o + 2] = x >>> 16; b[o + 3] = x >>> 24;',
+          '    b[o + 4] = 0; b[o + 5] = 0; b[o + 6] = 0; b[o + 7] = 0;',
+          '  } else u64Slow(b, o, x);',
+          '  o += 8; }',
+        );
+        break;
+      case 'string':
+        lines.push(`o = str(b, o, ${get} ?? '');`);
+        break;
+    }
+  }
+  lines.push('out.off = o;', 'out.rows++;');
+  const factory = new Function(
+    'grow',
+    'ip',
+    'str',
+    'u64Slow',
+    `return function writeRow(out, r) {\n${lines.join('\n')}\n};`,
+  );
+  return factory(grow, ip, str, u64Slow) as RowWriter;
+}
+
+/** Appends one flow row, every canonical column in schema order. */
+export const writeFlowRowFast: RowWriter = compileRowWriter();
