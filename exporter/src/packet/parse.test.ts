@@ -313,6 +313,19 @@ describe('parsePacket: overlays', () => {
     expect(r.src).toBe('10.2.0.1');
   });
 
+  it('leaves PPTP enhanced GRE and source-routed GRE as the outer flow', () => {
+    const inner = ipv4({ src: '10.2.0.1', dst: '10.2.0.2', proto: 17 }, udp(1, 2));
+    const pptp = gre({ protocolType: 0x0800 }, inner);
+    pptp[1] |= 1; // version 1
+    const routed = gre({ protocolType: 0x0800 }, inner);
+    routed[0] |= 0x40;
+    for (const g of [pptp, routed]) {
+      const r = parse(underlay(47, g));
+      expect(r.p).toMatchObject({ tunnelType: TUNNEL_NONE, proto: 47 });
+      expect(r.src).toBe('172.16.0.1');
+    }
+  });
+
   it('reads real GRE captures as tshark does (akvorado test frames)', () => {
     const frames = (name: string) => [...readCapture(readFileSync(join(captures, name)))];
     // tshark: outer 192.168.12.1 → .2, GRE key 1, inner 192.168.1.101 → 192.168.2.102 ICMP type 8, ip.len 100

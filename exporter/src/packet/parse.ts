@@ -296,8 +296,9 @@ function decapGeneve(out: PacketInfo, b: Uint8Array, o: number, end: number): Pa
 function decapGre(out: PacketInfo, b: Uint8Array, o: number, end: number): ParseStatus {
   if (o + 4 > end) return PARSE_OK;
   const flags = (b[o] << 8) | b[o + 1];
-  // version 1 is PPTP's enhanced GRE: not an overlay
-  if ((flags & 0x7) !== 0) return PARSE_OK;
+  // version 1 is PPTP's enhanced GRE: not an overlay; the RFC 1701 routing bit (0x4000)
+  // means variable source-route entries no overlay uses: leave both as the outer flow
+  if ((flags & 0x7) !== 0 || (flags & 0x4000) !== 0) return PARSE_OK;
   const protoType = (b[o + 2] << 8) | b[o + 3];
   if (protoType !== ETH_TEB && protoType !== ETH_IPV4 && protoType !== ETH_IPV6) return PARSE_OK;
   let p = o + 4;
