@@ -1,0 +1,202 @@
+/**
+ * Open vSwitch's OWN IPFIX export (bridge IPFIX; VMware PEN 6876 element 892 carries the VNI)
+ * from the two-tenant lab into our collector into ClickHouse. Both tenants use the SAME
+ * inner addresses (10.0.0.1 ↔ 10.0.0.2); only the VNI tells them apart.
+ *
+ * OVS sends to the loopback of its own namespace, where this process cannot bind: a relay
+ * listens there (udpSinkInNetns) and this process forwards each datagram, byte for byte, to
+ * the in-process collector on the host loopback.
+ *
+ * Order matters: OVS sends its templates once when an exporter is created and then only
+ * every 10 minutes (IPFIX_TEMPLATE_INTERVAL in ofproto-dpif-ipfix.c); changing options such
+ * as cache_active_timeout does not resend them. So the relay and the collector are up BEFORE
+ * the bridges get their IPFIX configuration, or every data set waits for a template that
+ * never comes (that is why /tmp/vxc/ovs-tenants.test.ts.wip saw datagrams but no flows).
+ */
+import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCollector, tempDir, waitFor } from '../collector/harness.ts';
+import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
+import { cleanupStack, udpSinkInNetns } from '../helpers/netns.ts';
+import { type OvsLab, startOvsLab } from '../helpers/ovs-lab.ts';
+
+const db = useTestClickHouse();
+const cleanup = cleanupStack();
+const dir = tempDir('e2e-ovs-ipfix');
+const PORT = 20_000 + ((process.pid * 7) % 20_000);
+
+const INVENTORY = `
+tenants:
+  - name: red
+    networks:
+      - name: red-net
+        vni: 1001
+        subnets: [{ name: red-sub, cidr: 10.0.0.0/24 }]
+  - name: blue
+    networks:
+      - name: blue-net
+        vni: 1002
+        subnets: [{ name: blue-sub, cidr: 10.0.0.0/24 }]
+`;
+
+/** tenant i: bridge br-t<i+1> exports as observation domain 11 + i */
+const PINGS = [
+  { vni: 1001, tenant: 'red', domain: 11, count: 4, size: 64 },
+  { vni: 1002, tenant: 'blue', domain: 12, count: 6, size: 200 },
+];
+const ipLen = (size: number) => 20 + 8 + size;
+
+let lab: OvsLab;
+
+beforeAll(async () => {
+  writeFileSync(join(dir.path, 'inventory.yaml'), INVENTORY);
+  const collector = await startCollector({
+    stateDir: join(dir.path, 'state'),
+    clickhouse: testClickHouseConfig(db().database),
+    inventoryFile: join(dir.path, 'inventory.yaml'),
+  });
+  cleanup.defer('stop collector', () => collector.stop());
+  lab = await startOvsLab({ tenants: PINGS.map((p) => ({ vni: p.vni })) });
+  cleanup.defer('stop OVS lab', () => lab.stop());
+  const sink = await udpSinkInNetns(lab.ovsNetns, '127.0.0.1', PORT);
+  cleanup.defer('stop relay', () => sink.stop());
+  const tx = createSocket('udp4');
+  cleanup.defer('close relay socket', () => tx.close());
+  let forwarded = 0;
+  const relay = setInterval(() => {
+    while (forwarded < sink.datagrams.length)
+      tx.send(sink.datagrams[forwarded++].data, collector.udpPort, '127.0.0.1');
+  }, 20);
+  cleanup.defer('stop relaying', () => clearInterval(relay));
+
+  // the same IPFIX configuration startOvsLab gives with ipfixTarget, made now that the
+  // collector listens (peers-on-this-machine.md §2.3; no enable-*-sampling keys, §2.2)
+  for (const [i, p] of PINGS.entries()) {
+    await lab.vsctl([
+      '--',
+      'set',
+      'Bridge',
+      lab.tenants[i].bridge,
+      'ipfix=@i',
+      '--',
+      '--id=@i',
+      'create',
+      'IPFIX',
+      `targets="127.0.0.1:${PORT}"`,
+      `obs_domain_id=${p.domain}`,
+      'obs_point_id=1',
+      'sampling=1',
+      'cache_active_timeout=2',
+      'cache_max_flows=1000',
+      'other_config:enable-tunnel-sampling=true',
+    ]);
+  }
+  for (const [i, p] of PINGS.entries()) await lab.ping(i, { count: p.count, size: p.size, intervalS: 0.05 });
+}, 60_000);
+
+afterAll(async () => {
+  try {
+    await cleanup.runAll();
+  } finally {
+    dir.remove();
+  }
+});
+
+interface Row {
+  vni: number;
+  tenant: string;
+  network: string;
+  od: number;
+  src: string;
+  dst: string;
+  icmp: number;
+  tsrc: string;
+  packets: number;
+  bytes: number;
+}
+
+async function icmpRows(where: string): Promise<Row[]> {
+  const rows = await db().query<Record<string, string | number>>(
+    `SELECT vni, tenant, network, observation_domain AS od, IPv6NumToString(src_addr) AS src,
+            IPv6NumToString(dst_addr) AS dst, icmp_type AS icmp, IPv6NumToString(tunnel_src) AS tsrc,
+            sum(packets) AS packets, sum(bytes) AS bytes
+     FROM ${db().database}.flows WHERE proto = 1 AND ${where}
+     GROUP BY vni, tenant, network, od, src, dst, icmp, tsrc ORDER BY od, vni, icmp`,
+  );
+  return rows.map((r) => ({
+    vni: Number(r.vni),
+    tenant: String(r.tenant),
+    network: String(r.network),
+    od: Number(r.od),
+    src: String(r.src),
+    dst: String(r.dst),
+    icmp: Number(r.icmp),
+    tsrc: String(r.tsrc),
+    packets: Number(r.packets),
+    bytes: Number(r.bytes),
+  }));
+}
+
+describe('OVS bridge IPFIX → collector → ClickHouse (two tenants, same addresses)', () => {
+  it("files each tenant's tunnel flows under its VNI and tenant with the pings' packet counts", async () => {
+    // What OVS reports (peers-on-this-machine.md §2.4): the PEN 6876 tunnel elements (VNI,
+    // VTEPs) are only on records of packets that ARRIVED from the tunnel, i.e. the echo
+    // replies B → A, ingress on the VXLAN port. Each reply is reported a second time as it
+    // leaves towards the VM (egress, no tunnel elements), and each request A → B only once,
+    // as ingress from the VM (no tunnel elements either). So the right comparison is: the
+    // VNI-carrying ICMP records of a tenant hold exactly its `count` echo replies, once each,
+    // in IP bytes (20 + 8 + payload) — not 2 × count, which would double-count the replies.
+    const expected: Row[] = PINGS.map((p) => ({
+      vni: p.vni,
+      tenant: p.tenant,
+      network: `${p.tenant}-net`,
+      od: p.domain,
+      src: '::ffff:10.0.0.2',
+      dst: '::ffff:10.0.0.1',
+      icmp: 0,
+      tsrc: `::ffff:${lab.vtepB}`,
+      packets: p.count,
+      bytes: p.count * ipLen(p.size),
+    }));
+    const got = await waitFor(
+      'both tenants’ tunnel flows stored',
+      () => icmpRows('vni != 0'),
+      (rows) => rows.reduce((s, r) => s + r.packets, 0) >= PINGS.reduce((s, p) => s + p.count, 0),
+      30_000,
+    );
+    expect(got).toEqual(expected);
+  });
+
+  it('reports every ping packet of each bridge: requests once, replies twice (ingress + egress)', async () => {
+    const total = PINGS.reduce((s, p) => s + 3 * p.count, 0);
+    const rows = await waitFor(
+      'all ICMP records stored',
+      () => icmpRows('1'),
+      (rs) => rs.reduce((s, r) => s + r.packets, 0) >= total,
+      30_000,
+    );
+    for (const p of PINGS) {
+      const mine = rows.filter((r) => r.od === p.domain);
+      const sum = (type: number) => mine.filter((r) => r.icmp === type).reduce((s, r) => s + r.packets, 0);
+      expect(sum(8)).toBe(p.count);
+      expect(sum(0)).toBe(2 * p.count);
+    }
+  });
+
+  // BUG (collector/src/enrich/enrich.ts, enrich(): the subnet fallback for flows without a
+  // VNI): the VNI-less records (requests ingress from the VM, replies egress to it) carry
+  // 10.0.0.x, which both tenants' overlay subnets contain. The flat subnet lookup then picks
+  // one tenant arbitrarily (the last one in the inventory: 'blue' for both bridges) instead of
+  // leaving such an ambiguous flow unassigned. Remove `.fails` once the collector is fixed.
+  it.fails('leaves VNI-less records with an address both tenants use unassigned', async () => {
+    const rows = await waitFor(
+      'VNI-less ICMP records stored',
+      () => icmpRows('vni = 0'),
+      (rs) => rs.length > 0,
+      30_000,
+    );
+    expect(rows.map((r) => r.tenant)).toEqual(rows.map(() => ''));
+  });
+});
