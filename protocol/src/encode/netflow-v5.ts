@@ -22,6 +22,11 @@ export const V5_HEADER_LENGTH = 24;
 export const V5_RECORD_LENGTH = 48;
 export const V5_MAX_RECORDS = 30;
 const U32_MAX = 0xffffffff;
+/**
+ * Most records one flow is split into (about 1 TiB at 2^32-1 octets each): a 64-bit
+ * counter near 2^64 would otherwise become 2^32 records. Beyond it the parts saturate.
+ */
+export const V5_MAX_SPLIT = 256;
 /** AS_TRANS (RFC 6793): what a 2-octet AS field carries for a 4-octet AS */
 const AS_TRANS = 23456;
 
@@ -108,8 +113,12 @@ export function createNetflowV5Encoder(o: V5Options): FlowEncoder {
     // Math.max does not take bigints
     let n = ceilDiv(b);
     if (ceilDiv(p) > n) n = ceilDiv(p);
+    if (n > BigInt(V5_MAX_SPLIT)) n = BigInt(V5_MAX_SPLIT);
     for (let i = 0n; i < n; i++) {
-      const part = (x: bigint) => Number(x / n + (i < x % n ? 1n : 0n));
+      const part = (x: bigint) => {
+        const v = x / n + (i < x % n ? 1n : 0n);
+        return v > max ? U32_MAX : Number(v);
+      };
       writeRecord(r, part(p), part(b));
     }
   }
