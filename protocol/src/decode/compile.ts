@@ -350,7 +350,11 @@ export function generateSource(
     : '';
   const keyExpr = key ? numExpr(key) : '';
   cols.vni = segExpr && keyExpr ? `(${segExpr}||${keyExpr})` : segExpr || keyExpr || '0';
-  cols.tunnel_type = numOf('v891');
+  // OVS tunnelType codes (VXLAN 1, GRE 2, LISP 3, STT 4, Geneve 7) to the canonical ones
+  if (byRole.has('v891')) {
+    const tt = numOf('v891');
+    cols.tunnel_type = `((t)=>t===7?3:t===3?4:t===4?5:t)(${tt})`;
+  } else cols.tunnel_type = numOf('v891');
   cols.tunnel_src = ipPick(['v893']);
   cols.tunnel_dst = ipPick(['v894']);
 

@@ -224,7 +224,7 @@ describe('encode → project decoder round trip', () => {
   it('NetFlow v9 keeps every carried field', () =>
     roundTrip({ version: 9, fields: V9_FIELDS, maxTunnelType: 0 }));
   it('IPFIX keeps every carried field, tunnels included', () =>
-    roundTrip({ version: 10, fields: IPFIX_FIELDS, maxTunnelType: 2 }));
+    roundTrip({ version: 10, fields: IPFIX_FIELDS, maxTunnelType: 3 }));
   it('NetFlow v5 keeps the IPv4 fields it carries, splitting 64-bit counters', () =>
     roundTrip({ version: 5, fields: COMMON, maxTunnelType: 0 }));
 });

@@ -137,7 +137,7 @@ export const COLUMNS = [
     'tunnel_type',
     'u8',
     1004,
-    'outer encapsulation: 0 none, 1 VXLAN, 2 GRE/NVGRE, 3 Geneve (PEN 6876 891)',
+    'outer encapsulation: 0 none, 1 VXLAN, 2 GRE/NVGRE, 3 Geneve, 4 LISP, 5 STT (from PEN 6876 891, whose Geneve is 7)',
     ['pen6876.891'],
     {
       rollup: true,
