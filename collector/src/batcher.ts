@@ -1,6 +1,8 @@
 /**
  * Gathers encoded RowBinary chunks from the workers into insert batches: a batch is cut at
  * batchMaxRows rows or when its oldest chunk is batchMaxWaitMs old, whichever comes first.
+ * A batch is its chunks as they came (not concatenated): the insert streams them, so the
+ * receiving thread never copies tens of megabytes per batch.
  */
 export interface Batcher {
   add(chunk: Buffer, rows: number): void;
@@ -12,18 +14,18 @@ export interface Batcher {
 
 export function createBatcher(
   opts: { maxRows: number; maxWaitMs: number },
-  onBatch: (body: Buffer, rows: number) => void,
+  onBatch: (parts: Buffer[], rows: number) => void,
 ): Batcher {
   let parts: Buffer[] = [];
   let rows = 0;
   let firstAt = 0;
   const cut = () => {
     if (rows === 0) return;
-    const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    const batch = parts;
     const n = rows;
     parts = [];
     rows = 0;
-    onBatch(body, n);
+    onBatch(batch, n);
   };
   const timer = setInterval(
     () => {

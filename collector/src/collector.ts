@@ -10,6 +10,7 @@
 import type { RemoteInfo } from 'node:dgram';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { UserError } from '../../cli/errors.ts';
 import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
@@ -128,8 +129,8 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
   let inventoryText = '';
   let stopped = false;
   const templatesFile = join(cfg.stateDir, 'templates.json');
-  const batcher = createBatcher({ maxRows: cfg.batchMaxRows, maxWaitMs: cfg.batchMaxWaitMs }, (body, rows) =>
-    sink?.submit(body, rows),
+  const batcher = createBatcher({ maxRows: cfg.batchMaxRows, maxWaitMs: cfg.batchMaxWaitMs }, (parts, rows) =>
+    sink?.submit(parts, rows),
   );
 
   const flowsTable = () => `${ch?.database ?? opts.clickhouse?.database ?? 'vxflow'}.flows`;
@@ -381,9 +382,9 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           );
         sink = createClickHouseSink(
           {
-            insert: async (body) => {
+            insert: async (parts) => {
               if (!ch) throw new Error('not connected');
-              await ch.insertRowBinary(flowsTable(), FLOW_INSERT_COLUMNS, body);
+              await ch.insertRowBinary(flowsTable(), FLOW_INSERT_COLUMNS, Readable.from(parts));
             },
             probe: connect,
             spool,

@@ -39,7 +39,12 @@ export const CollectorConfig = Type.Object(
       default: 50_000,
       description: 'datagrams waiting for one decode worker; beyond this new datagrams are dropped (counted)',
     }),
-    batchMaxRows: Type.Integer({ minimum: 1, default: 50_000 }),
+    batchMaxRows: Type.Integer({
+      minimum: 1,
+      default: 200_000,
+      description:
+        'rows per ClickHouse insert at most; big inserts cost ClickHouse far less CPU per row (measured: 50 000-row inserts took about 2x the CPU of 200 000-row ones) and make fewer parts to merge',
+    }),
     batchMaxWaitMs: Type.Integer({ minimum: 10, default: 1000 }),
     insertTimeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
     memoryBatches: Type.Integer({

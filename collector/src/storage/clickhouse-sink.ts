@@ -16,7 +16,8 @@
 import type { Spool } from './spool.ts';
 
 export interface SinkDeps {
-  insert(body: Buffer, rows: number): Promise<void>;
+  /** one batch: its RowBinary chunks in order */
+  insert(parts: readonly Buffer[], rows: number): Promise<void>;
   /** true when ClickHouse answers (and is ready to take inserts) */
   probe(): Promise<boolean>;
   spool: Spool;
@@ -36,7 +37,7 @@ export interface SinkDeps {
 }
 
 export interface Sink {
-  submit(body: Buffer, rows: number): void;
+  submit(parts: Buffer[], rows: number): void;
   /** waits for in-memory batches to reach ClickHouse, or puts them in the spool after timeoutMs */
   drain(timeoutMs: number): Promise<void>;
   readonly up: boolean;
@@ -45,7 +46,7 @@ export interface Sink {
 }
 
 interface Batch {
-  body: Buffer;
+  parts: Buffer[];
   rows: number;
 }
 
@@ -63,7 +64,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
   function toSpool(b: Batch): void {
     // chained so spool files keep submission order
     pendingPuts = pendingPuts
-      .then(() => deps.spool.put(b.body, b.rows))
+      .then(() => deps.spool.put(b.parts.length === 1 ? b.parts[0] : Buffer.concat(b.parts), b.rows))
       .then(
         (ok) => {
           if (ok) {
@@ -121,7 +122,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
   async function insert(b: Batch): Promise<boolean> {
     const t0 = process.hrtime.bigint();
     try {
-      await deps.insert(b.body, b.rows);
+      await deps.insert(b.parts, b.rows);
       deps.metrics.inserted(b.rows, Number(process.hrtime.bigint() - t0) / 1e9);
       return true;
     } catch (err) {
@@ -139,7 +140,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
         const spooled = deps.spool.oldest();
         if (spooled) {
           const body = await deps.spool.read(spooled);
-          if (!(await insert({ body, rows: spooled.rows }))) {
+          if (!(await insert({ parts: [body], rows: spooled.rows }))) {
             goDown(lastError);
             break;
           }
@@ -170,8 +171,8 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
     get queuedRows() {
       return queue.reduce((n, b) => n + b.rows, 0);
     },
-    submit(body, rows) {
-      const b = { body, rows };
+    submit(parts, rows) {
+      const b = { parts, rows };
       if (!up || deps.spool.batches > 0 || queue.length >= deps.memoryBatches) toSpool(b);
       else queue.push(b);
       void pump();
