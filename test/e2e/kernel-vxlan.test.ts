@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, tempDir, waitFor } from '../collector/harness.ts';
 import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
+import { implausibleTimes, TENANT_OF_VNI, TWO_TENANT_INVENTORY } from './common.ts';
 import { cleanupStack, createNetns, createVeth, type Netns, runIn, uniqueName } from '../helpers/netns.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -23,20 +24,6 @@ const dir = tempDir('e2e-kvx');
 
 const VNIS = [1001, 1002] as const;
 type Vni = (typeof VNIS)[number];
-const TENANT: Record<Vni, string> = { 1001: 'red', 1002: 'blue' };
-const INVENTORY = `
-tenants:
-  - name: red
-    networks:
-      - name: red-net
-        vni: 1001
-        subnets: [{ name: red-sub, cidr: 10.0.0.0/24 }]
-  - name: blue
-    networks:
-      - name: blue-net
-        vni: 1002
-        subnets: [{ name: blue-sub, cidr: 10.0.0.0/24 }]
-`;
 
 let hosts: Netns[] = [];
 /** tenant namespaces: vms[vni][0] holds 10.0.0.1 (behind host 1), vms[vni][1] 10.0.0.2 */
@@ -95,7 +82,7 @@ async function buildTopology(): Promise<void> {
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('this test needs root for network namespaces (ip netns)');
-  writeFileSync(join(dir.path, 'inventory.yaml'), INVENTORY);
+  writeFileSync(join(dir.path, 'inventory.yaml'), TWO_TENANT_INVENTORY);
   await buildTopology();
 }, 60_000);
 
@@ -230,8 +217,8 @@ describe('kernel VXLAN → tcpdump → vxflow exporter (pcap:-) → collector �
 
       const expected: TenantTotals[] = VNIS.map((vni) => ({
         vni,
-        tenant: TENANT[vni],
-        network: `${TENANT[vni]}-net`,
+        tenant: TENANT_OF_VNI[vni],
+        network: `${TENANT_OF_VNI[vni]}-net`,
         flows: 2, // echo requests one way, replies the other
         packets: 2 * PINGS[vni].count,
         bytes: 2 * PINGS[vni].count * ipLen(vni),
@@ -254,10 +241,11 @@ describe('kernel VXLAN → tcpdump → vxflow exporter (pcap:-) → collector �
       );
       expect(rows.map((r) => Object.values(r).map(String).join(' '))).toEqual(
         VNIS.flatMap((vni) => [
-          `${vni} ::ffff:10.0.0.2 ::ffff:10.0.0.1 0 ${PINGS[vni].count} ${PINGS[vni].count * ipLen(vni)} ${vtep(2)} ${TENANT[vni]}-sub east-west`,
-          `${vni} ::ffff:10.0.0.1 ::ffff:10.0.0.2 8 ${PINGS[vni].count} ${PINGS[vni].count * ipLen(vni)} ${vtep(1)} ${TENANT[vni]}-sub east-west`,
+          `${vni} ::ffff:10.0.0.2 ::ffff:10.0.0.1 0 ${PINGS[vni].count} ${PINGS[vni].count * ipLen(vni)} ${vtep(2)} ${TENANT_OF_VNI[vni]}-sub east-west`,
+          `${vni} ::ffff:10.0.0.1 ::ffff:10.0.0.2 8 ${PINGS[vni].count} ${PINGS[vni].count * ipLen(vni)} ${vtep(1)} ${TENANT_OF_VNI[vni]}-sub east-west`,
         ]),
       );
+      expect(await implausibleTimes(db(), `version = ${version}`)).toEqual({ rows: 4, implausible: 0 });
     }, 60_000);
   }
 });

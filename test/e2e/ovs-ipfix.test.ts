@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, tempDir, waitFor } from '../collector/harness.ts';
 import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
+import { implausibleTimes, TENANT_OF_VNI, TWO_TENANT_INVENTORY } from './common.ts';
 import { cleanupStack, udpSinkInNetns } from '../helpers/netns.ts';
 import { type OvsLab, startOvsLab } from '../helpers/ovs-lab.ts';
 
@@ -27,31 +28,17 @@ const cleanup = cleanupStack();
 const dir = tempDir('e2e-ovs-ipfix');
 const PORT = 20_000 + ((process.pid * 7) % 20_000);
 
-const INVENTORY = `
-tenants:
-  - name: red
-    networks:
-      - name: red-net
-        vni: 1001
-        subnets: [{ name: red-sub, cidr: 10.0.0.0/24 }]
-  - name: blue
-    networks:
-      - name: blue-net
-        vni: 1002
-        subnets: [{ name: blue-sub, cidr: 10.0.0.0/24 }]
-`;
-
 /** tenant i: bridge br-t<i+1> exports as observation domain 11 + i */
 const PINGS = [
-  { vni: 1001, tenant: 'red', domain: 11, count: 4, size: 64 },
-  { vni: 1002, tenant: 'blue', domain: 12, count: 6, size: 200 },
+  { vni: 1001, tenant: TENANT_OF_VNI[1001], domain: 11, count: 4, size: 64 },
+  { vni: 1002, tenant: TENANT_OF_VNI[1002], domain: 12, count: 6, size: 200 },
 ];
 const ipLen = (size: number) => 20 + 8 + size;
 
 let lab: OvsLab;
 
 beforeAll(async () => {
-  writeFileSync(join(dir.path, 'inventory.yaml'), INVENTORY);
+  writeFileSync(join(dir.path, 'inventory.yaml'), TWO_TENANT_INVENTORY);
   const collector = await startCollector({
     stateDir: join(dir.path, 'state'),
     clickhouse: testClickHouseConfig(db().database),
@@ -167,6 +154,10 @@ describe('OVS bridge IPFIX → collector → ClickHouse (two tenants, same addre
       30_000,
     );
     expect(got).toEqual(expected);
+    // OVS's flowStart/EndDeltaMicroseconds are relative to the export time
+    const times = await implausibleTimes(db(), 'proto = 1');
+    expect(times.rows).toBeGreaterThan(0);
+    expect(times.implausible).toBe(0);
   });
 
   it('reports every ping packet of each bridge: requests once, replies twice (ingress + egress)', async () => {

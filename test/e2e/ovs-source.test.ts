@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCollector, tempDir, waitFor } from '../collector/harness.ts';
 import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
+import { implausibleTimes, TENANT_OF_VNI, TWO_TENANT_INVENTORY } from './common.ts';
 import { cleanupStack } from '../helpers/netns.ts';
 import { startOvsLab } from '../helpers/ovs-lab.ts';
 
@@ -28,29 +29,15 @@ afterAll(async () => {
   }
 });
 
-const INVENTORY = `
-tenants:
-  - name: red
-    networks:
-      - name: red-net
-        vni: 1001
-        subnets: [{ name: red-sub, cidr: 10.0.0.0/24 }]
-  - name: blue
-    networks:
-      - name: blue-net
-        vni: 1002
-        subnets: [{ name: blue-sub, cidr: 10.0.0.0/24 }]
-`;
-
 /** different counts and sizes per tenant, so the two cannot be confused */
 const PINGS = [
-  { vni: 1001, tenant: 'red', count: 5, size: 100 },
-  { vni: 1002, tenant: 'blue', count: 3, size: 300 },
+  { vni: 1001, tenant: TENANT_OF_VNI[1001], count: 5, size: 100 },
+  { vni: 1002, tenant: TENANT_OF_VNI[1002], count: 3, size: 300 },
 ];
 
 describe('OVS datapath → vxflow exporter --source ovs → collector → ClickHouse', () => {
   it("stores each tenant's exact ping packets and IP bytes under its VNI and tenant", async () => {
-    writeFileSync(join(dir.path, 'inventory.yaml'), INVENTORY);
+    writeFileSync(join(dir.path, 'inventory.yaml'), TWO_TENANT_INVENTORY);
     const collector = await startCollector({
       stateDir: join(dir.path, 'state'),
       clickhouse: testClickHouseConfig(db().database),
@@ -136,5 +123,6 @@ describe('OVS datapath → vxflow exporter --source ovs → collector → ClickH
       } else expect(r.tenant).toBe(PINGS.find((p) => p.vni === Number(r.vni))?.tenant);
     }
     expect(new Set(byVni.map((r) => Number(r.vni)))).toContain(1001);
+    expect(await implausibleTimes(db(), 'proto = 1')).toEqual({ rows: 4, implausible: 0 });
   }, 60_000);
 });
