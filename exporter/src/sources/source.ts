@@ -11,6 +11,8 @@ export interface SourceContext {
   signal: AbortSignal;
   /** progress for long work (a large capture): fraction 0..1 and a short text */
   progress?(fraction: number, text: string): void;
+  /** resolves when the export queue has room again: sources that can wait (files) await it */
+  drain?(): Promise<void>;
 }
 
 export interface FlowSource {
