@@ -38,3 +38,33 @@ export async function implausibleTimes(
   );
   return { rows: Number(r.rows), implausible: Number(r.implausible) };
 }
+
+interface CounterLike {
+  get(): Promise<{ values: readonly { value: number }[] }>;
+}
+
+/** Sum of a prom-client counter over all its labels. */
+async function total(c: CounterLike): Promise<number> {
+  return (await c.get()).values.reduce((s, v) => s + v.value, 0);
+}
+
+/**
+ * What went wrong inside the collector on the way to storage: all zero when every datagram
+ * decoded, every data set found its template, no sequence gap was seen and nothing was
+ * dropped. (Loopback UDP at ping rates loses nothing, so any non-zero value is a defect.)
+ */
+export async function collectorTrouble(metrics: {
+  decodeErrors: CounterLike;
+  templateMisses: CounterLike;
+  heldExpired: CounterLike;
+  lostPackets: CounterLike;
+  dropped: CounterLike;
+}): Promise<Record<string, number>> {
+  return {
+    decodeErrors: await total(metrics.decodeErrors),
+    templateMisses: await total(metrics.templateMisses),
+    heldExpired: await total(metrics.heldExpired),
+    lostPackets: await total(metrics.lostPackets),
+    dropped: await total(metrics.dropped),
+  };
+}

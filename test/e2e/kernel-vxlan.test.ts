@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, tempDir, waitFor } from '../collector/harness.ts';
 import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
-import { implausibleTimes, TENANT_OF_VNI, TWO_TENANT_INVENTORY } from './common.ts';
+import { collectorTrouble, implausibleTimes, TENANT_OF_VNI, TWO_TENANT_INVENTORY } from './common.ts';
 import { cleanupStack, createNetns, createVeth, type Netns, runIn, uniqueName } from '../helpers/netns.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -245,6 +245,13 @@ describe('kernel VXLAN → tcpdump → vxflow exporter (pcap:-) → collector �
           `${vni} ::ffff:10.0.0.1 ::ffff:10.0.0.2 8 ${PINGS[vni].count} ${PINGS[vni].count * ipLen(vni)} ${vtep(1)} ${TENANT_OF_VNI[vni]}-sub east-west`,
         ]),
       );
+      expect(await collectorTrouble(collector.metrics)).toEqual({
+        decodeErrors: 0,
+        templateMisses: 0,
+        heldExpired: 0,
+        lostPackets: 0,
+        dropped: 0,
+      });
       expect(await implausibleTimes(db(), `version = ${version}`)).toEqual({ rows: 4, implausible: 0 });
     }, 60_000);
   }

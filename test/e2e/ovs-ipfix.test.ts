@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, tempDir, waitFor } from '../collector/harness.ts';
 import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
-import { implausibleTimes, TENANT_OF_VNI, TWO_TENANT_INVENTORY } from './common.ts';
+import { collectorTrouble, implausibleTimes, TENANT_OF_VNI, TWO_TENANT_INVENTORY } from './common.ts';
 import { cleanupStack, udpSinkInNetns } from '../helpers/netns.ts';
 import { type OvsLab, startOvsLab } from '../helpers/ovs-lab.ts';
 
@@ -36,15 +36,17 @@ const PINGS = [
 const ipLen = (size: number) => 20 + 8 + size;
 
 let lab: OvsLab;
+let collector: Awaited<ReturnType<typeof startCollector>>;
 
 beforeAll(async () => {
   writeFileSync(join(dir.path, 'inventory.yaml'), TWO_TENANT_INVENTORY);
-  const collector = await startCollector({
+  collector = await startCollector({
     stateDir: join(dir.path, 'state'),
     clickhouse: testClickHouseConfig(db().database),
     inventoryFile: join(dir.path, 'inventory.yaml'),
   });
-  cleanup.defer('stop collector', () => collector.stop());
+  const c = collector;
+  cleanup.defer('stop collector', () => c.stop());
   lab = await startOvsLab({ tenants: PINGS.map((p) => ({ vni: p.vni })) });
   cleanup.defer('stop OVS lab', () => lab.stop());
   const sink = await udpSinkInNetns(lab.ovsNetns, '127.0.0.1', PORT);
@@ -54,7 +56,7 @@ beforeAll(async () => {
   let forwarded = 0;
   const relay = setInterval(() => {
     while (forwarded < sink.datagrams.length)
-      tx.send(sink.datagrams[forwarded++].data, collector.udpPort, '127.0.0.1');
+      tx.send(sink.datagrams[forwarded++].data, c.udpPort, '127.0.0.1');
   }, 20);
   cleanup.defer('stop relaying', () => clearInterval(relay));
 
@@ -100,6 +102,7 @@ interface Row {
   dst: string;
   icmp: number;
   tsrc: string;
+  tdst: string;
   packets: number;
   bytes: number;
 }
@@ -107,10 +110,10 @@ interface Row {
 async function icmpRows(where: string): Promise<Row[]> {
   const rows = await db().query<Record<string, string | number>>(
     `SELECT vni, tenant, network, observation_domain AS od, IPv6NumToString(src_addr) AS src,
-            IPv6NumToString(dst_addr) AS dst, icmp_type AS icmp, IPv6NumToString(tunnel_src) AS tsrc,
+            IPv6NumToString(dst_addr) AS dst, icmp_type AS icmp, IPv6NumToString(tunnel_src) AS tsrc, IPv6NumToString(tunnel_dst) AS tdst,
             sum(packets) AS packets, sum(bytes) AS bytes
      FROM ${db().database}.flows WHERE proto = 1 AND ${where}
-     GROUP BY vni, tenant, network, od, src, dst, icmp, tsrc ORDER BY od, vni, icmp`,
+     GROUP BY vni, tenant, network, od, src, dst, icmp, tsrc, tdst ORDER BY od, vni, icmp`,
   );
   return rows.map((r) => ({
     vni: Number(r.vni),
@@ -121,6 +124,7 @@ async function icmpRows(where: string): Promise<Row[]> {
     dst: String(r.dst),
     icmp: Number(r.icmp),
     tsrc: String(r.tsrc),
+    tdst: String(r.tdst),
     packets: Number(r.packets),
     bytes: Number(r.bytes),
   }));
@@ -144,6 +148,7 @@ describe('OVS bridge IPFIX → collector → ClickHouse (two tenants, same addre
       dst: '::ffff:10.0.0.1',
       icmp: 0,
       tsrc: `::ffff:${lab.vtepB}`,
+      tdst: `::ffff:${lab.vtepA}`,
       packets: p.count,
       bytes: p.count * ipLen(p.size),
     }));
@@ -154,6 +159,13 @@ describe('OVS bridge IPFIX → collector → ClickHouse (two tenants, same addre
       30_000,
     );
     expect(got).toEqual(expected);
+    expect(await collectorTrouble(collector.metrics)).toEqual({
+      decodeErrors: 0,
+      templateMisses: 0,
+      heldExpired: 0,
+      lostPackets: 0,
+      dropped: 0,
+    });
     // OVS's flowStart/EndDeltaMicroseconds are relative to the export time
     const times = await implausibleTimes(db(), 'proto = 1');
     expect(times.rows).toBeGreaterThan(0);

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCollector, tempDir, waitFor } from '../collector/harness.ts';
 import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
-import { implausibleTimes, TENANT_OF_VNI, TWO_TENANT_INVENTORY } from './common.ts';
+import { collectorTrouble, implausibleTimes, TENANT_OF_VNI, TWO_TENANT_INVENTORY } from './common.ts';
 import { cleanupStack } from '../helpers/netns.ts';
 import { startOvsLab } from '../helpers/ovs-lab.ts';
 
@@ -123,6 +123,13 @@ describe('OVS datapath → vxflow exporter --source ovs → collector → ClickH
       } else expect(r.tenant).toBe(PINGS.find((p) => p.vni === Number(r.vni))?.tenant);
     }
     expect(new Set(byVni.map((r) => Number(r.vni)))).toContain(1001);
+    expect(await collectorTrouble(collector.metrics)).toEqual({
+      decodeErrors: 0,
+      templateMisses: 0,
+      heldExpired: 0,
+      lostPackets: 0,
+      dropped: 0,
+    });
     expect(await implausibleTimes(db(), 'proto = 1')).toEqual({ rows: 4, implausible: 0 });
   }, 60_000);
 });
