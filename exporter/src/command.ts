@@ -39,6 +39,8 @@ Every option can also be set in the config file's "exporter" section.
 Examples:
   vxflow exporter --source sim --rate 500 --to udp://127.0.0.1:2055
   vxflow exporter --source pcap:trace.pcap --to udp://127.0.0.1:2055 --to udp://[::1]:4739 --version 10
+  tcpdump -i eth0 -U --immediate-mode -w - udp port 4789 | vxflow exporter --source pcap:- --to udp://10.0.0.9:2055
+  (--immediate-mode: without it the kernel holds packets up to a second, and a quick stop loses them)
 `;
 
 interface CliOptions {
