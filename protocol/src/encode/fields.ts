@@ -4,7 +4,7 @@
  * over the array, with no per-record or per-field allocation. Writers return the offset
  * after what they wrote (variable-length fields write a length octet first, RFC 7011 §7).
  */
-import type { EncodableFlow as FlowRecord } from './flow.ts';
+import type { FlowRecord } from '../schema/columns.ts';
 import { writeIPv4, writeIPv6 } from './address.ts';
 
 export type FieldWriter = (buf: Buffer, off: number, rec: FlowRecord) => number;

@@ -13,7 +13,7 @@
  * Counters above 2^32-1 are split over several records, as Open vSwitch does, so totals
  * stay right. ICMP type/code go in dstport as type<<8|code (softflowd, OVS, pmacct).
  */
-import { asEncodable, type EncodableFlow } from './flow.ts';
+import type { FlowRecord } from '../schema/columns.ts';
 import type { EncoderStats, FlowEncoder } from './api.ts';
 import { writeIPv4 } from './address.ts';
 import { isIPv6Flow } from './templates.ts';
@@ -73,7 +73,7 @@ export function createNetflowV5Encoder(o: V5Options): FlowEncoder {
     count = 0;
   }
 
-  function writeRecord(r: EncodableFlow, pkts: number, octets: number): void {
+  function writeRecord(r: FlowRecord, pkts: number, octets: number): void {
     if (count === perPacket) flush();
     const off = V5_HEADER_LENGTH + count * V5_RECORD_LENGTH;
     writeIPv4(buf, off, r.src_addr);
@@ -105,7 +105,7 @@ export function createNetflowV5Encoder(o: V5Options): FlowEncoder {
   }
 
   /** A flow whose counters overflow 32 bits becomes n records that add up to it. */
-  function writeSplit(r: EncodableFlow): void {
+  function writeSplit(r: FlowRecord): void {
     const b = BigInt(r.bytes);
     const p = BigInt(r.packets);
     const max = BigInt(U32_MAX);
@@ -128,7 +128,7 @@ export function createNetflowV5Encoder(o: V5Options): FlowEncoder {
     encode(records, nowMs) {
       out = [];
       now = nowMs;
-      for (const r of asEncodable(records)) {
+      for (const r of records) {
         if (isIPv6Flow(r)) {
           stats.skipped++;
           continue;

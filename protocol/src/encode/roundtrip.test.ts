@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { ipv4ToString, ipv6ToString } from '../capture/udp.ts';
 import { createDecoder } from '../decode/index.ts';
 import { emptyFlow, type FlowRecord } from '../schema/columns.ts';
-import { asEncodable, type EncodableFlow } from './flow.ts';
 import { createFlowEncoder } from './index.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0) + 789;
@@ -66,7 +65,7 @@ const flowArb = (maxTunnelType: number, u64 = u64Full) =>
       t2: v4,
     })
     .map((x): FlowRecord => {
-      const r = emptyFlow() as unknown as EncodableFlow;
+      const r = emptyFlow();
       r.src_addr = x.v6 ? x.a6 : x.a;
       r.dst_addr = x.v6 ? x.b6 : x.b;
       r.next_hop = x.hop === undefined ? '' : x.v6 ? x.b6 : x.b;
@@ -118,7 +117,7 @@ const COMMON = [
   'next_hop',
   'src_mask',
   'dst_mask',
-] as const satisfies readonly (keyof EncodableFlow)[];
+] as const satisfies readonly (keyof FlowRecord)[];
 const V9_FIELDS = [
   ...COMMON,
   'ip_version',
@@ -128,13 +127,13 @@ const V9_FIELDS = [
   'dst_mac',
   'flow_end_reason',
   'vni',
-] as const satisfies readonly (keyof EncodableFlow)[];
+] as const satisfies readonly (keyof FlowRecord)[];
 const IPFIX_FIELDS = [...V9_FIELDS, 'tunnel_type', 'tunnel_src', 'tunnel_dst'] as const;
 
 type Field = (typeof IPFIX_FIELDS)[number];
 
 /** The record reduced to the fields a version carries, in a comparable text form. */
-function project(r: EncodableFlow, fields: readonly Field[], version: number): string {
+function project(r: FlowRecord, fields: readonly Field[], version: number): string {
   return JSON.stringify(
     fields.map((f) => {
       const v = r[f];
@@ -183,7 +182,7 @@ function roundTrip({ version, fields, maxTunnelType }: Scenario) {
         for (const d of enc.encode(records, NOW + i)) {
           expect(d.length).toBeLessThanOrEqual(mtu);
           const summary = dec.decode(d, '127.0.0.1', NOW + i, (rec) => {
-            got.push(project(rec as unknown as EncodableFlow, fields, version));
+            got.push(project(rec, fields, version));
             rates.add(Number(rec.sampling_rate));
           });
           expect(summary.errors).toBe(0);
@@ -191,7 +190,7 @@ function roundTrip({ version, fields, maxTunnelType }: Scenario) {
       });
       const sent = calls
         .flat()
-        .map((r) => r as unknown as EncodableFlow)
+        .map((r) => r)
         .filter((r) => version !== 5 || !r.src_addr.includes(':'));
       const want = sent
         .flatMap((r) => (version === 5 ? v5Records(r) : [r]))
@@ -204,7 +203,7 @@ function roundTrip({ version, fields, maxTunnelType }: Scenario) {
 }
 
 /** v5 splits counters above 2^32-1 over several records; the expected records, likewise. */
-function v5Records(r: EncodableFlow): EncodableFlow[] {
+function v5Records(r: FlowRecord): FlowRecord[] {
   const max = 0xffffffffn;
   const b = BigInt(r.bytes);
   const p = BigInt(r.packets);
@@ -212,7 +211,7 @@ function v5Records(r: EncodableFlow): EncodableFlow[] {
   const ceil = (x: bigint) => (x + max - 1n) / max;
   let n = ceil(b); // Math.max does not take bigints
   if (ceil(p) > n) n = ceil(p);
-  const out: EncodableFlow[] = [];
+  const out: FlowRecord[] = [];
   for (let i = 0n; i < n; i++) {
     const part = (x: bigint) => Number(x / n + (i < x % n ? 1n : 0n));
     out.push({ ...r, bytes: part(b), packets: part(p) });
@@ -227,11 +226,4 @@ describe('encode → project decoder round trip', () => {
     roundTrip({ version: 10, fields: IPFIX_FIELDS, maxTunnelType: 3 }));
   it('NetFlow v5 keeps the IPv4 fields it carries, splitting 64-bit counters', () =>
     roundTrip({ version: 5, fields: COMMON, maxTunnelType: 0 }));
-});
-
-describe('asEncodable', () => {
-  it('is a view: the records themselves', () => {
-    const recs = [emptyFlow()];
-    expect(asEncodable(recs)[0]).toBe(recs[0]);
-  });
 });

@@ -10,7 +10,7 @@
  *   both triggers), always before any data set in the same datagram (RFC 7011 §8.2);
  * - records are grouped by template so each datagram holds few sets.
  */
-import { asEncodable, type EncodableFlow } from './flow.ts';
+import type { FlowRecord } from '../schema/columns.ts';
 import type { EncoderStats, FlowEncoder } from './api.ts';
 import type { TemplateSet } from './templates.ts';
 
@@ -151,7 +151,7 @@ export function createSetPacker(dialect: SetDialect, opts: PackerOptions): FlowE
     }
   }
 
-  function writeRecord(t: number, rec: EncodableFlow): void {
+  function writeRecord(t: number, rec: FlowRecord): void {
     const template = templates[t];
     const length = template.maxLength;
     if (setTemplate !== t) {
@@ -171,7 +171,7 @@ export function createSetPacker(dialect: SetDialect, opts: PackerOptions): FlowE
   return {
     stats,
     encode(records, nowMs) {
-      const recs = asEncodable(records);
+      const recs = records;
       out = [];
       now = nowMs;
       const n = recs.length;

@@ -9,7 +9,7 @@
  * 258/259 with IPv4 VTEP addresses (893/894), 260/261 without addresses, for tunnels whose
  * VTEPs are IPv6 or unknown (no registry, IANA's or VMware's, has IPv6 tunnel endpoints).
  */
-import type { EncodableFlow as FlowRecord } from './flow.ts';
+import type { FlowRecord } from '../schema/columns.ts';
 import { isIPv6Text } from './address.ts';
 import * as f from './fields.ts';
 import type { FieldSpec, FieldWriter } from './fields.ts';
