@@ -8,11 +8,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { FlowDecoder, PacketSummary } from '../../../protocol/src/decode/api.ts';
 import { createDecoder, createSequenceTracker } from '../../../protocol/src/decode/index.ts';
 import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
-import { toJsonLine } from '../../../protocol/src/schema/json.ts';
 import { encodeFlowDelimited } from '../../../protocol/src/schema/protobuf.ts';
 import { createEnricher } from '../enrich/enrich.ts';
 import { emptyInventory, parseInventory } from '../enrich/inventory.ts';
 import { createSamplingPolicy } from '../enrich/sampling.ts';
+import { writeJsonLine } from '../output/json-line.ts';
 import { type FlowRowBuffer, newFlowRowBuffer, writeFlowRowFast } from '../storage/flow-rowbinary.ts';
 import {
   type ExporterDomainStats,
@@ -43,7 +43,7 @@ const rowbinary: FlowRowBuffer | undefined = init.outputs.rowbinary ? newFlowRow
  */
 const CHUNK_LINGER_MS = 20;
 let lingerTimer: NodeJS.Timeout | undefined;
-let jsonParts: string[] = [];
+const jsonl: FlowRowBuffer | undefined = init.outputs.jsonl ? newFlowRowBuffer(1 << 20) : undefined;
 let protoParts: Uint8Array[] = [];
 let protoBytes = 0;
 let chunkRows = 0;
@@ -88,13 +88,13 @@ function sendChunk(): void {
     rowbinary.off = 0;
     rowbinary.rows = 0;
   }
-  if (init.outputs.jsonl) {
-    const bytes = Buffer.from(`${jsonParts.join('\n')}\n`);
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
+  if (jsonl) {
+    const copy = new Uint8Array(new ArrayBuffer(jsonl.off));
+    copy.set(jsonl.buf.subarray(0, jsonl.off));
     msg.jsonl = copy.buffer;
     transfer.push(copy.buffer);
-    jsonParts = [];
+    jsonl.off = 0;
+    jsonl.rows = 0;
   }
   if (init.outputs.protobuf) {
     const copy = new Uint8Array(protoBytes);
@@ -116,7 +116,7 @@ function emit(rec: FlowRecord): void {
   sampling.apply(rec);
   enricher.enrich(rec);
   if (rowbinary) writeFlowRowFast(rowbinary, rec);
-  if (init.outputs.jsonl) jsonParts.push(toJsonLine(rec));
+  if (jsonl) writeJsonLine(jsonl, rec);
   if (init.outputs.protobuf) {
     const b = encodeFlowDelimited(rec);
     protoParts.push(b);

@@ -11,14 +11,14 @@
 import { Worker } from 'node:worker_threads';
 import { type FromWorker, INDEX_STRIDE, type ToWorker, type WorkerInit } from './worker-protocol.ts';
 
-const BATCH_BYTES = 256 * 1024;
-const BATCH_DATAGRAMS = 512;
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_DATAGRAMS = 1024;
 /**
  * A part-filled batch waits this long for more datagrams. Sending at the end of every
  * event-loop turn (the old way) sent a few datagrams per message at 8 000 datagrams/s,
  * and each message costs both threads far more than the few milliseconds of delay.
  */
-const DISPATCH_LINGER_MS = 4;
+const DISPATCH_LINGER_MS = 10;
 
 export interface WorkerPoolOptions {
   count: number;
