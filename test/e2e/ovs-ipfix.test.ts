@@ -188,12 +188,10 @@ describe('OVS bridge IPFIX → collector → ClickHouse (two tenants, same addre
     }
   });
 
-  // BUG (collector/src/enrich/enrich.ts, enrich(): the subnet fallback for flows without a
-  // VNI): the VNI-less records (requests ingress from the VM, replies egress to it) carry
-  // 10.0.0.x, which both tenants' overlay subnets contain. The flat subnet lookup then picks
-  // one tenant arbitrarily (the last one in the inventory: 'blue' for both bridges) instead of
-  // leaving such an ambiguous flow unassigned. Remove `.fails` once the collector is fixed.
-  it.fails('leaves VNI-less records with an address both tenants use unassigned', async () => {
+  // The VNI-less records (requests ingress from the VM, replies egress to it) carry 10.0.0.x,
+  // which both tenants' overlay subnets contain: only a VNI could tell them apart, so the
+  // collector must leave them unassigned rather than pick a tenant.
+  it('leaves VNI-less records with an address both tenants use unassigned', async () => {
     const rows = await waitFor(
       'VNI-less ICMP records stored',
       () => icmpRows('vni = 0'),

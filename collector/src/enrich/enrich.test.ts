@@ -112,4 +112,13 @@ describe('sampling policy', () => {
     expect([unknown.sampling_rate, known.sampling_rate, forced.sampling_rate]).toEqual([10, 64, 1000]);
     expect([p.defaulted, p.overridden]).toEqual([1, 1]);
   });
+
+  it('leaves a VNI-less flow unassigned when the subnet is one several tenants reuse', () => {
+    const r = flow({ src_addr: '10.0.0.1', dst_addr: '10.0.0.2' });
+    e.enrich(r);
+    expect([r.tenant, r.network]).toEqual(['', '']);
+    const v6 = flow({ src_addr: 'fd00::1', dst_addr: '2001:db8::1' });
+    e.enrich(v6);
+    expect(v6.tenant).toBe('red'); // fd00::/64 is only red's
+  });
 });

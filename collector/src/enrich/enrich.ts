@@ -88,7 +88,8 @@ export function createEnricher(initial: Inventory): Enricher {
       const owner =
         (sf !== 0 ? flat.subnets.lookupBytes(src, sf) : undefined) ??
         (df !== 0 ? flat.subnets.lookupBytes(dst, df) : undefined);
-      if (!owner) {
+      if (!owner || owner.tenant === '') {
+        // no subnet, or one that several tenants use: only a VNI could tell them apart
         stats.unassigned++;
         return;
       }

@@ -49,7 +49,8 @@ export interface Scope {
 export interface Inventory {
   byVni: ReadonlyMap<number, { network: Scope; tenant: Scope }>;
   byVlan: ReadonlyMap<number, { network: Scope; tenant: Scope }>;
-  /** subnets of every network, for flows with no VNI; flat networks win an overlap */
+  /** subnets of every network, for flows with no VNI; flat networks win an overlap, and a
+   *  subnet several tenants claim maps to tenant '' (ambiguous: left unassigned) */
   flat: Scope;
   tenantScopes: ReadonlyMap<string, Scope>;
   exporterNames: ReadonlyMap<string, string>;
@@ -97,8 +98,12 @@ export function compileInventory(file: InventoryFile): InventoryResult {
   const byVni = inv.byVni as Map<number, { network: Scope; tenant: Scope }>;
   const byVlan = inv.byVlan as Map<number, { network: Scope; tenant: Scope }>;
   const tenantScopes = inv.tenantScopes as Map<string, Scope>;
-  // overlay networks first, so a flat network's subnet wins an overlap in the flat scope
+  // overlay networks first, so a flat network's port wins an overlap in the flat scope
   const later: (() => void)[] = [];
+  const flatClaims = new Map<
+    string,
+    { cidr: NonNullable<ReturnType<typeof parseCidr>>; overlay: SubnetInfo[]; flat: SubnetInfo[] }
+  >();
   for (const [ti, t] of file.tenants.entries()) {
     if (tenantScopes.has(t.name))
       return { ok: false, reason: `tenants/${ti}: tenant ${t.name} listed twice` };
@@ -128,9 +133,10 @@ export function compileInventory(file: InventoryFile): InventoryResult {
         const info: SubnetInfo = { label: s.name ?? cidrToString(cidr), tenant: t.name, network: n.name };
         nScope.subnets.insert(cidr, info);
         tScope.subnets.insert(cidr, info);
-        const addFlat = () => inv.flat.subnets.insert(cidr, info);
-        if (n.vni === undefined) later.push(addFlat);
-        else addFlat();
+        const key = cidrToString(cidr);
+        const claim = flatClaims.get(key) ?? { cidr, overlay: [], flat: [] };
+        (n.vni === undefined ? claim.flat : claim.overlay).push(info);
+        flatClaims.set(key, claim);
         inv.subnets++;
         for (const [pi, p] of (s.ports ?? []).entries()) {
           const host = parseCidr(p.ip);
@@ -149,6 +155,17 @@ export function compileInventory(file: InventoryFile): InventoryResult {
     }
   }
   for (const f of later) f();
+  // A flow without a VNI can only be attributed by address when exactly one tenant claims the
+  // subnet: flat (non-overlay) networks first, then overlay ones. Two tenants reusing the same
+  // private subnet in their overlays is the normal case, and then only the VNI can tell.
+  for (const claim of flatClaims.values()) {
+    const owners = claim.flat.length > 0 ? claim.flat : claim.overlay;
+    const tenants = new Set(owners.map((o) => o.tenant));
+    inv.flat.subnets.insert(
+      claim.cidr,
+      tenants.size === 1 ? owners[0] : { label: owners[0].label, tenant: '', network: '' },
+    );
+  }
   inv.tenants = tenantScopes.size;
   const names = inv.exporterNames as Map<string, string>;
   for (const e of file.exporters ?? []) names.set(e.address, e.name);
