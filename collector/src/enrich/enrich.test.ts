@@ -112,6 +112,12 @@ describe('sampling policy', () => {
     expect([unknown.sampling_rate, known.sampling_rate, forced.sampling_rate]).toEqual([10, 64, 1000]);
     expect([p.defaulted, p.overridden]).toEqual([1, 1]);
   });
+});
+
+describe('tenant enrichment without a VNI', () => {
+  const inv = parseInventory(YAML);
+  if (!inv.ok) throw new Error(inv.reason);
+  const e = createEnricher(inv.value);
 
   it('leaves a VNI-less flow unassigned when the subnet is one several tenants reuse', () => {
     const r = flow({ src_addr: '10.0.0.1', dst_addr: '10.0.0.2' });
