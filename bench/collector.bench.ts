@@ -13,7 +13,7 @@
  * lossless step); bytes on disk per stored flow, on the flows table the collector filled at
  * its best step (system.parts after OPTIMIZE FINAL).
  *
- * Full run: v9 and IPFIX, 3 repeats (VXFLOW_BENCH_REPEATS), rates up to 3M flows/s.
+ * Full run: v9 and IPFIX, 3 repeats (BENCH_REPEATS), rates up to 3M flows/s.
  * `--quick`: v9 only, one repeat, four rates, 3 s steps (about three minutes).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -132,7 +132,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
       ? [100_000, 300_000, 600_000, 1_000_000]
       : [100_000, 200_000, 300_000, 400_000, 600_000, 800_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000];
     const protos: ('v9' | 'ipfix')[] = ctx.quick ? ['v9'] : ['v9', 'ipfix'];
-    const repeats = ctx.quick ? 1 : Math.max(1, Number(process.env.VXFLOW_BENCH_REPEATS ?? 3));
+    const repeats = ctx.quick ? 1 : Math.max(1, Number(process.env.BENCH_REPEATS ?? 3));
     let run = 0;
 
     // ---- the ceiling first, on an idle machine: ClickHouse taking RowBinary with no collector
