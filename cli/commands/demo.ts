@@ -7,7 +7,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { buildCloud } from '../../exporter/src/sources/sim/model.ts';
 import { writeInventory } from '../../exporter/src/sources/sim/inventory.ts';
@@ -17,7 +16,8 @@ import { configFor } from '../context.ts';
 import { UserError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/vxflow.js', import.meta.url));
+// the program that is running this command (bin/vxflow.js), whether bundled or not
+const BIN = process.argv[1];
 
 interface DemoOptions {
   rate: string;
@@ -159,11 +159,13 @@ async function runDemo(
 
 async function waitForUdpListener(port: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  // "  sl: local_address rem_address …": sl is a hash slot, 5 digits wide or more
+  const local = /^\s*\d+:\s+[0-9A-F]+:([0-9A-F]{4})\s/;
   const { readFile } = await import('node:fs/promises');
   while (Date.now() < deadline && !signal.aborted) {
     const table = await readFile('/proc/net/udp', 'utf8').catch(() => '');
-    if (table.split('\n').some((l) => l.split(/\s+/)[2]?.endsWith(hex.trim()))) return;
+    if (table.split('\n').some((l) => local.exec(l)?.[1] === hex)) return;
     await sleep(200, signal);
   }
   if (!signal.aborted)
