@@ -18,7 +18,8 @@ const PROTO_TYPE: Record<Column['kind'], string> = {
   string: 'string',
 };
 
-export const protobufFieldName = (c: Column): string => ('protobufName' in c && c.protobufName ? c.protobufName : c.name);
+export const protobufFieldName = (c: Column): string =>
+  'protobufName' in c && c.protobufName ? c.protobufName : c.name;
 
 export const PROTO_PACKAGE = 'vxflow';
 export const PROTO_MESSAGE = 'FlowMessage';
