@@ -84,3 +84,16 @@ describe('writeJsonLine', () => {
     expect(JSON.parse(got.split('\n')[0]).flow_start).toBe('2025-11-24T16:00:00.005Z');
   });
 });
+
+describe('writeJsonLine on garbage datetimes', () => {
+  it('writes null where toJsonLine would throw (a Date cannot hold the value)', () => {
+    const r = emptyFlow();
+    Object.assign(r, { flow_start: 2 ** 60, flow_end: 1_764_000_000_000 });
+    expect(() => toJsonLine(r)).toThrow(RangeError);
+    const out = newFlowRowBuffer(8);
+    writeJsonLine(out, r);
+    const parsed = JSON.parse(out.buf.subarray(0, out.off).toString('utf8'));
+    expect(parsed.flow_start).toBeNull();
+    expect(parsed.flow_end).toBe('2025-11-24T16:00:00.000Z');
+  });
+});

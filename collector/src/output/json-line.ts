@@ -17,6 +17,8 @@ import type { FlowRowBuffer } from '../storage/flow-rowbinary.ts';
 
 /** Years 1970..9999: what toISOString writes as YYYY-MM-DDTHH:MM:SS.mmmZ. */
 const MAX_PLAIN_ISO_MS = 253_402_300_799_999;
+/** The last instant a Date holds (ECMAScript: 8.64e15 ms after the epoch). */
+const MAX_DATE_MS = 8.64e15;
 
 /** Most bytes a value of each kind takes, apart from the text of strings and addresses. */
 const VALUE_MAX: Record<ColumnKind, number> = {
@@ -104,6 +106,9 @@ function isoWriter(): (b: Buffer, o: number, ms: number) => number {
   let prefix = '';
   return (b, o, ms) => {
     if (!(ms > 0)) return ascii(b, o, 'null');
+    // beyond what a Date holds (garbage from an exporter) toISOString() throws: null
+    // instead, rather than a dead worker
+    if (!(ms <= MAX_DATE_MS)) return ascii(b, o, 'null');
     if (ms > MAX_PLAIN_ISO_MS || Math.floor(ms) !== ms)
       return ascii(b, o, JSON.stringify(new Date(ms).toISOString()));
     const s = Math.floor(ms / 1000);
