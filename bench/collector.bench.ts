@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { emptyFlow, type FlowRecord } from '../protocol/src/schema/columns.ts';
 import { connectClickHouse } from '../storage/src/clickhouse.ts';
-import { FLOW_INSERT_COLUMNS, encodeFlowsRowBinary } from '../storage/src/rowbinary.ts';
+import { encodeFlowsRowBinary } from '../storage/src/flow-rowbinary.ts';
+import { FLOW_INSERT_COLUMNS } from '../storage/src/rowbinary.ts';
 import { freePort, startEmbedded } from '../storage/src/server.ts';
 import { type BenchContext, median } from './lib.ts';
 

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { CaptureFormatError, detectCaptureFormat, readCapture } from '../../protocol/src/capture/pcap.ts';
 import { extractUdp } from '../../protocol/src/capture/udp.ts';
 import { createDecoder, type FlowDecoder } from '../../protocol/src/decode/index.ts';
-import { stringifyFlow } from '../../protocol/src/decode/json.ts';
+import { toJsonLine } from '../../protocol/src/schema/json.ts';
 import { describeElement } from '../../protocol/src/ie/index.ts';
 import type { FlowRecord } from '../../protocol/src/schema/columns.ts';
 import { UserError } from '../errors.ts';
@@ -121,7 +121,7 @@ export function register(program: Command): void {
         if (err.code === 'EPIPE') process.exit(0); // e.g. `vxflow decode x.pcap | head`
         throw err;
       });
-      const emit = opts.templates ? () => {} : (rec: FlowRecord) => out.line(stringifyFlow(rec));
+      const emit = opts.templates ? () => {} : (rec: FlowRecord) => out.line(toJsonLine(rec));
       let skipped = 0;
       try {
         for (const file of files) skipped += decodeFile(file, decoder, opts.exporter, emit).skipped;

@@ -1,10 +1,11 @@
 /**
  * RowBinary, ClickHouse's fastest input format that 18.16 and current releases share
- * (measured here at about 3x JSONEachRow). The flows encoder is generated from the schema
- * (protocol/src/schema/columns.ts): one column list, no hand-kept order.
+ * (measured here at about 3x JSONEachRow): a growable writer for any table, the 16-byte
+ * address form, and the ClickHouse type of each schema column kind. The flows encoder,
+ * generated from the schema, is flow-rowbinary.ts.
  */
 import { isIP } from 'node:net';
-import { COLUMNS, type ColumnKind, type FlowRecord } from '../../protocol/src/schema/columns.ts';
+import { COLUMNS, type ColumnKind } from '../../protocol/src/schema/columns.ts';
 
 /** A growable little-endian writer. */
 export class RowBinaryWriter {
@@ -147,43 +148,6 @@ export const CLICKHOUSE_TYPE: Record<ColumnKind, string> = {
   u64: 'UInt64',
   string: 'String',
 };
-
-type FieldWriter = (w: RowBinaryWriter, rec: FlowRecord) => void;
-
-function writerFor(name: keyof FlowRecord, kind: ColumnKind): FieldWriter {
-  const get = (rec: FlowRecord) => rec[name] as never;
-  switch (kind) {
-    case 'datetime':
-      return (w, r) => w.dateTime(get(r));
-    case 'ip':
-      return (w, r) => w.ip(get(r));
-    case 'mac':
-    case 'u64':
-      return (w, r) => w.u64(get(r));
-    case 'u8':
-      return (w, r) => w.u8(get(r));
-    case 'u16':
-      return (w, r) => w.u16(get(r));
-    case 'u32':
-      return (w, r) => w.u32(get(r));
-    case 'string':
-      return (w, r) => w.string(get(r) ?? '');
-  }
-}
-
-const FLOW_WRITERS: FieldWriter[] = COLUMNS.map((c) => writerFor(c.name, c.kind));
-
-/** Appends one flow row (every canonical column, schema order). */
-export function writeFlowRow(w: RowBinaryWriter, rec: FlowRecord): void {
-  for (let i = 0; i < FLOW_WRITERS.length; i++) FLOW_WRITERS[i](w, rec);
-  w.rows++;
-}
-
-export function encodeFlowsRowBinary(rows: readonly FlowRecord[]): Buffer {
-  const w = new RowBinaryWriter(Math.max(1024, rows.length * 160));
-  for (const r of rows) writeFlowRow(w, r);
-  return w.finish();
-}
 
 /** The column list of an INSERT … FORMAT RowBinary into flows, in schema order. */
 export const FLOW_INSERT_COLUMNS = COLUMNS.map((c) => c.name).join(', ');

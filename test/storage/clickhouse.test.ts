@@ -3,7 +3,8 @@ import { COLUMNS, emptyFlow, type FlowRecord } from '../../protocol/src/schema/c
 import { columnType, ROLLUPS } from '../../storage/src/ddl.ts';
 import { migrate } from '../../storage/src/migrations.ts';
 import { applyRetention } from '../../storage/src/retention.ts';
-import { encodeFlowsRowBinary, FLOW_INSERT_COLUMNS } from '../../storage/src/rowbinary.ts';
+import { encodeFlowsRowBinary } from '../../storage/src/flow-rowbinary.ts';
+import { FLOW_INSERT_COLUMNS } from '../../storage/src/rowbinary.ts';
 import { sql } from '../../storage/src/sql.ts';
 import { useTestClickHouse } from '../helpers/clickhouse.ts';
 

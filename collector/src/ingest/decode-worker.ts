@@ -13,7 +13,11 @@ import { createEnricher } from '../enrich/enrich.ts';
 import { emptyInventory, parseInventory } from '../enrich/inventory.ts';
 import { createSamplingPolicy } from '../enrich/sampling.ts';
 import { writeJsonLine } from '../output/json-line.ts';
-import { type FlowRowBuffer, newFlowRowBuffer, writeFlowRowFast } from '../storage/flow-rowbinary.ts';
+import {
+  type FlowRowBuffer,
+  newFlowRowBuffer,
+  writeFlowRowFast,
+} from '../../../storage/src/flow-rowbinary.ts';
 import {
   type ExporterDomainStats,
   type FromWorker,

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { COLUMNS, emptyFlow, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
 import { toJsonLine } from '../../../protocol/src/schema/json.ts';
-import { newFlowRowBuffer } from '../storage/flow-rowbinary.ts';
+import { newFlowRowBuffer } from '../../../storage/src/flow-rowbinary.ts';
 import { writeJsonLine } from './json-line.ts';
 
 const column = (kind: string): fc.Arbitrary<unknown> => {
@@ -86,10 +86,10 @@ describe('writeJsonLine', () => {
 });
 
 describe('writeJsonLine on garbage datetimes', () => {
-  it('writes null where toJsonLine would throw (a Date cannot hold the value)', () => {
+  it('writes null, as toJsonLine does, where a Date cannot hold the value', () => {
     const r = emptyFlow();
     Object.assign(r, { flow_start: 2 ** 60, flow_end: 1_764_000_000_000 });
-    expect(() => toJsonLine(r)).toThrow(RangeError);
+    expect(toJsonLine(r)).toContain('"flow_start":null');
     const out = newFlowRowBuffer(8);
     writeJsonLine(out, r);
     const parsed = JSON.parse(out.buf.subarray(0, out.off).toString('utf8'));

@@ -13,7 +13,7 @@
  */
 import { COLUMNS, type ColumnKind, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
 import { macToString, toJsonLine } from '../../../protocol/src/schema/json.ts';
-import type { FlowRowBuffer } from '../storage/flow-rowbinary.ts';
+import type { FlowRowBuffer } from '../../../storage/src/flow-rowbinary.ts';
 
 /** Years 1970..9999: what toISOString writes as YYYY-MM-DDTHH:MM:SS.mmmZ. */
 const MAX_PLAIN_ISO_MS = 253_402_300_799_999;

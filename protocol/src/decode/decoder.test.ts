@@ -14,7 +14,7 @@ import {
   varlen,
 } from '../../../test/decode/packets.ts';
 import { createDecoder } from './index.ts';
-import { stringifyFlow } from './json.ts';
+import { toJsonLine } from '../schema/json.ts';
 
 const EXPORTER = '192.0.2.10';
 const copy = (r: FlowRecord) => {
@@ -266,7 +266,7 @@ describe('IPFIX', () => {
     ]);
     expect(r.bytes).toBe(2n ** 60n + 1n); // above 2^53: exact bigint
     expect(r.extra).toEqual({ interfaceName: 'vx1', 'pen6876.897': 4789, 'pen9999.7': 'dead' });
-    expect(stringifyFlow(r)).toContain(`"bytes":${2n ** 60n + 1n}`);
+    expect(toJsonLine(r)).toContain(`"bytes":"${2n ** 60n + 1n}"`);
   });
 
   it('reads the VNI from layer2SegmentId (351) and counters in reduced-size encoding', () => {

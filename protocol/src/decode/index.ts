@@ -1,7 +1,7 @@
 /**
  * Public entry of the wire decoders: `createDecoder()` implements FlowDecoder (api.ts) for
- * NetFlow v5, v9 and IPFIX; `createSequenceTracker()` does loss accounting; `flowToJson()`
- * gives the JSON form `vxflow decode` prints.
+ * NetFlow v5, v9 and IPFIX; `createSequenceTracker()` does loss accounting. The JSON form
+ * `vxflow decode` prints is the schema's (schema/json.ts).
  */
 export type {
   DecodeErrorKind,
@@ -11,5 +11,4 @@ export type {
   TemplateInfo,
 } from './api.ts';
 export { createDecoder } from './decoder.ts';
-export { flowToJson } from './json.ts';
 export { createSequenceTracker, type SequenceStats, type SequenceTracker } from './sequence.ts';

@@ -4,6 +4,7 @@
  * never read outside it and never throw.
  */
 import { ipv4ToString, ipv6ToString } from '../capture/udp.ts';
+import { macToString } from '../schema/json.ts';
 
 const TWO32 = 4294967296;
 /** above this high word a 64-bit value no longer fits a double exactly (2^53 / 2^32) */
@@ -84,15 +85,6 @@ export function readMacNumber(b: Buffer, p: number, len: number): number {
   );
 }
 
-export function macToString(mac: number): string {
-  let s = '';
-  for (let i = 5; i >= 0; i--) {
-    const byte = Math.floor(mac / 2 ** (8 * i)) & 0xff;
-    s += (i < 5 ? ':' : '') + (byte < 16 ? '0' : '') + byte.toString(16);
-  }
-  return s;
-}
-
 export function readMacString(b: Buffer, p: number, len: number): string {
   if (len !== 6) return readHex(b, p, len);
   return macToString(readMacNumber(b, p, len));
@@ -119,3 +111,5 @@ export function addCounters(a: number | bigint, b: number | bigint): number | bi
   const s = BigInt(a) + BigInt(b);
   return s <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : s;
 }
+
+export { macToString };

@@ -6,9 +6,13 @@
  */
 import { COLUMNS, type FlowRecord } from './columns.ts';
 
-export function macToString(v: number): string {
-  const hex = Math.max(0, Math.floor(v)).toString(16).padStart(12, '0').slice(-12);
-  return hex.replace(/(..)(?!$)/g, '$1:');
+export function macToString(mac: number): string {
+  let s = '';
+  for (let i = 5; i >= 0; i--) {
+    const byte = Math.floor(mac / 2 ** (8 * i)) & 0xff;
+    s += (i < 5 ? ':' : '') + (byte < 16 ? '0' : '') + byte.toString(16);
+  }
+  return s;
 }
 
 export function toJsonObject(rec: FlowRecord): Record<string, unknown> {
@@ -17,7 +21,9 @@ export function toJsonObject(rec: FlowRecord): Record<string, unknown> {
     const v = rec[c.name];
     switch (c.kind) {
       case 'datetime':
-        o[c.name] = (v as number) > 0 ? new Date(v as number).toISOString() : null;
+        // garbage from an exporter can lie past what a Date holds (8.64e15 ms): null, never a throw
+        o[c.name] =
+          (v as number) > 0 && (v as number) <= 8.64e15 ? new Date(v as number).toISOString() : null;
         break;
       case 'mac':
         o[c.name] = macToString(v as number);

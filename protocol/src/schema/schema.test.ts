@@ -83,5 +83,6 @@ describe('one flow schema', () => {
     expect(macToString(0x0200deadbeef)).toBe('02:00:de:ad:be:ef');
     const o = toJsonObject(Object.assign(emptyFlow(), { bytes: 18446744073709551615n }));
     expect(o.bytes).toBe('18446744073709551615');
+    expect(toJsonObject(Object.assign(emptyFlow(), { flow_start: 2 ** 60 })).flow_start).toBeNull();
   });
 });

@@ -21,6 +21,7 @@
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import type { SimCloud } from './model.ts';
+import { macToString } from '../../../../protocol/src/schema/json.ts';
 
 export interface InventoryPort {
   name: string;
@@ -38,13 +39,6 @@ export interface InventoryNetwork {
 }
 export interface Inventory {
   tenants: { name: string; networks: InventoryNetwork[] }[];
-}
-
-export function macToString(mac: number): string {
-  return mac
-    .toString(16)
-    .padStart(12, '0')
-    .replace(/(..)(?!$)/g, '$1:');
 }
 
 export function cloudInventory(cloud: SimCloud): Inventory {

@@ -1,12 +1,41 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COLUMNS, emptyFlow, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
-import { RowBinaryWriter, writeFlowRow } from '../../../storage/src/rowbinary.ts';
-import { newFlowRowBuffer, writeFlowRowFast } from './flow-rowbinary.ts';
+import { COLUMNS, emptyFlow, type FlowRecord } from '../../protocol/src/schema/columns.ts';
+import { encodeFlowsRowBinary, newFlowRowBuffer, writeFlowRowFast } from './flow-rowbinary.ts';
+import { RowBinaryWriter } from './rowbinary.ts';
 
+/** The oracle: the plainest possible writer, one RowBinaryWriter call per column. */
 function canonical(rows: FlowRecord[]): Buffer {
   const w = new RowBinaryWriter(64);
-  for (const r of rows) writeFlowRow(w, r);
+  for (const r of rows) {
+    for (const c of COLUMNS) {
+      const v = r[c.name] as never;
+      switch (c.kind) {
+        case 'datetime':
+          w.dateTime(v);
+          break;
+        case 'ip':
+          w.ip(v);
+          break;
+        case 'mac':
+        case 'u64':
+          w.u64(v);
+          break;
+        case 'u8':
+          w.u8(v);
+          break;
+        case 'u16':
+          w.u16(v);
+          break;
+        case 'u32':
+          w.u32(v);
+          break;
+        case 'string':
+          w.string(v ?? '');
+          break;
+      }
+    }
+  }
   return Buffer.from(w.finish());
 }
 
@@ -102,5 +131,15 @@ describe('writeFlowRowFast', () => {
     // IPv4 is written IPv4-mapped: ::ffff:10.0.0.0 for the first src_addr
     const first = canonical([rows[0]]);
     expect(got.subarray(0, first.length).equals(first)).toBe(true);
+  });
+});
+
+describe('encodeFlowsRowBinary', () => {
+  it('is the fast writer over whole rows', () => {
+    const rows = [
+      Object.assign(emptyFlow(), { src_addr: '10.0.0.1', tenant: 'acme', bytes: 5 }),
+      emptyFlow(),
+    ];
+    expect(encodeFlowsRowBinary(rows)).toEqual(canonical(rows));
   });
 });

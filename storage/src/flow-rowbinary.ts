@@ -1,7 +1,8 @@
 /**
- * The collector's RowBinary encoder for flows: byte-for-byte what storage/src/rowbinary.ts
- * writeFlowRow() writes (a test holds them equal), about 4x faster, because it is the
- * per-flow cost that decides how many flows a core can store.
+ * The RowBinary encoder for flows (every canonical column, schema order), generated from the
+ * schema. Byte-for-byte what a plain column-by-column writer produces (the test holds them
+ * equal), about 4x faster, because it is the per-flow cost that decides how many flows a
+ * core can store.
  *
  * Why it is faster: the row writer is generated once from the column list (one straight
  * function with a named property load per column, so V8 sees monomorphic loads instead of
@@ -11,8 +12,8 @@
  * flow); short ASCII strings are copied by char code. Anything unusual (IPv6, non-ASCII,
  * bigint counters, odd text) takes the canonical helpers, so the output never differs.
  */
-import { COLUMNS, type ColumnKind, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
-import { writeIp16 } from '../../../storage/src/rowbinary.ts';
+import { COLUMNS, type ColumnKind, type FlowRecord } from '../../protocol/src/schema/columns.ts';
+import { writeIp16 } from './rowbinary.ts';
 
 const FIXED_SIZE: Record<ColumnKind, number> = {
   datetime: 4,
@@ -186,3 +187,10 @@ function compileRowWriter(): RowWriter {
 
 /** Appends one flow row, every canonical column in schema order. */
 export const writeFlowRowFast: RowWriter = compileRowWriter();
+
+/** Encodes whole rows into one Buffer, for an INSERT … (FLOW_INSERT_COLUMNS) FORMAT RowBinary. */
+export function encodeFlowsRowBinary(rows: readonly FlowRecord[]): Buffer {
+  const out = newFlowRowBuffer(Math.max(1024, rows.length * (ROW_FIXED_BYTES + 32)));
+  for (const r of rows) writeFlowRowFast(out, r);
+  return out.buf.subarray(0, out.off);
+}
