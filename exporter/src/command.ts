@@ -33,7 +33,7 @@ Sources (--source):
                       the flow cache (VXLAN/Geneve/GRE decapsulated); exits 0 when the file
                       is done and every flow is flushed
   socket:PATH         listen on a Unix stream socket for length-delimited protobuf
-                      FlowMessages from any datapath agent (exporter/proto/flow-record.proto)
+                      FlowMessages from any datapath agent (protocol/proto/flow.proto)
 
 Every option can also be set in the config file's "exporter" section.
 Examples:

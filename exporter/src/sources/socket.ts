@@ -1,6 +1,6 @@
 /**
  * `socket:PATH`: listens on a Unix-domain stream socket; any datapath agent connects and
- * writes length-delimited FlowMessages (exporter/proto/flow-record.proto). Several agents may
+ * writes length-delimited FlowMessages (protocol/proto/flow.proto). Several agents may
  * be connected at once. A message that does not decode (or has out-of-range values) is
  * counted and skipped; a connection whose framing is lost is closed with a logged reason.
  * While the export queue is full, connections are paused (the agents' writes block), so

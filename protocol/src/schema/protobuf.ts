@@ -24,14 +24,41 @@ export const protobufFieldName = (c: Column): string =>
 export const PROTO_PACKAGE = 'vxflow';
 export const PROTO_MESSAGE = 'FlowMessage';
 
-/** The .proto text (proto3). */
+const UNIT: Record<Column['kind'], string> = {
+  datetime: 'nanoseconds since the Unix epoch (UTC)',
+  ip: 'address: 4 bytes (IPv4) or 16 bytes (IPv6 or IPv4-mapped); empty = absent',
+  mac: '48-bit MAC address in the low bits',
+  u8: '0..255',
+  u16: '0..65535',
+  u32: '0..2^32-1',
+  u64: '0..2^64-1',
+  string: 'UTF-8 text',
+};
+
+/** The .proto text (proto3), as protocol/proto/flow.proto holds it. */
 export function flowProtoText(): string {
   const fields = COLUMNS.map(
-    (c) => `  // ${c.description}\n  ${PROTO_TYPE[c.kind]} ${protobufFieldName(c)} = ${c.protobufField};`,
-  ).join('\n');
-  return `// Generated from protocol/src/schema/columns.ts: do not edit.
-// Field numbers follow goflow2's FlowMessage where it has the field; 1000+ are vxflow's.
-// Framing on streams: each message is preceded by its length as a varint.
+    (c) =>
+      `  // ${c.description}.\n  // Unit: ${UNIT[c.kind]}.\n  ${PROTO_TYPE[c.kind]} ${protobufFieldName(c)} = ${c.protobufField};`,
+  ).join('\n\n');
+  return `// vxflow's flow record as protobuf. Generated from protocol/src/schema/columns.ts by
+// \`npm run gen:proto\`: do not edit; a test fails when it and the schema disagree.
+//
+// Field numbers follow goflow2's FlowMessage where goflow2 has the field (so its consumers
+// read ours); 1000 and up are vxflow's overlay and tenant fields.
+//
+// Where it is used:
+// - \`vxflow collector --output protobuf:PATH\` writes one FlowMessage per stored flow.
+// - \`vxflow exporter --source socket:PATH\` reads FlowMessages that a datapath agent (eBPF,
+//   DPDK, a vSwitch plugin) writes to a Unix-domain STREAM socket the exporter listens on;
+//   several agents may connect at once. A message longer than 65 536 bytes means the
+//   framing is lost: the exporter closes that connection and logs why; a message that does
+//   not decode is counted and skipped. Leave a field unset (0 / empty) when the datapath does
+//   not know it: the exporter fills sampling_rate = 1 and flow times = now when missing, and
+//   the enrichment fields (tenant … traffic_class) are the collector's to fill.
+//
+// Framing on streams: each message is preceded by its length as a varint (protobufjs
+// encodeDelimited, Java writeDelimitedTo, Go protodelim.MarshalTo).
 syntax = "proto3";
 package ${PROTO_PACKAGE};
 

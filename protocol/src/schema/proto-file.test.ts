@@ -1,11 +1,11 @@
-/** exporter/proto/flow-record.proto must say exactly what the canonical schema says. */
-import { fileURLToPath } from 'node:url';
+/** protocol/proto/flow.proto (read by agents, written by the collector) is the schema's. */
+import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { COLUMNS } from '../../../protocol/src/schema/columns.ts';
-import { flowMessageType, protobufFieldName } from '../../../protocol/src/schema/protobuf.ts';
+import { COLUMNS } from './columns.ts';
+import { flowMessageType, flowProtoText, protobufFieldName } from './protobuf.ts';
 
-const PROTO = fileURLToPath(new URL('../../proto/flow-record.proto', import.meta.url));
+const file = new URL('../../proto/flow.proto', import.meta.url);
 const EXPECTED_TYPE = {
   datetime: 'uint64',
   ip: 'bytes',
@@ -17,9 +17,14 @@ const EXPECTED_TYPE = {
   string: 'string',
 } as const;
 
-describe('flow-record.proto', () => {
+describe('protocol/proto/flow.proto', () => {
+  const text = readFileSync(file, 'utf8');
   // keepCase: field names exactly as written in the file (protobufjs camelCases by default)
-  const type = new protobuf.Root().loadSync(PROTO, { keepCase: true }).lookupType('vxflow.FlowMessage');
+  const type = protobuf.parse(text, { keepCase: true }).root.lookupType('vxflow.FlowMessage');
+
+  it('is what the schema generates today (npm run gen:proto when columns.ts changes)', () => {
+    expect(text).toBe(flowProtoText());
+  });
 
   it('has one field per schema column, with its protobuf number, name and type', () => {
     expect(type.fieldsArray).toHaveLength(COLUMNS.length);
@@ -32,16 +37,15 @@ describe('flow-record.proto', () => {
     }
   });
 
-  it('agrees with the type the schema generates (the one the socket source decodes with)', () => {
+  it('agrees with the type the code builds by reflection (the one the socket source and the collector use)', () => {
     const generated = flowMessageType();
     expect(type.fieldsArray.map((f) => [f.id, f.name, f.type]).sort()).toEqual(
       generated.fieldsArray.map((f) => [f.id, f.name, f.type]).sort(),
     );
   });
 
-  it('documents every field with its unit', async () => {
-    const { readFileSync } = await import('node:fs');
-    const lines = readFileSync(PROTO, 'utf8').split('\n');
+  it('documents every field with its unit', () => {
+    const lines = text.split('\n');
     for (const f of type.fieldsArray) {
       const i = lines.findIndex((l) => new RegExp(`\\s${f.name} = ${f.id};`).test(l));
       expect(i, f.name).toBeGreaterThan(1);
