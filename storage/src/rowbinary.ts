@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { COLUMNS, type ColumnKind } from '../../protocol/src/schema/columns.ts';
+import { ipToBytes16 } from '../../protocol/src/schema/protobuf.ts';
 
 /** A growable little-endian writer. */
 export class RowBinaryWriter {
@@ -103,38 +104,8 @@ export function writeIp16(s: string, out: Buffer, off: number): void {
 }
 
 export function parseIp16(s: string): Buffer {
-  const out = Buffer.alloc(16);
-  const family = isIP(s);
-  if (family === 4) {
-    out[10] = 0xff;
-    out[11] = 0xff;
-    const p = s.split('.');
-    for (let i = 0; i < 4; i++) out[12 + i] = Number(p[i]);
-  } else if (family === 6) {
-    let text = s;
-    const tail: number[] = [];
-    const lastColon = text.lastIndexOf(':');
-    if (text.indexOf('.', lastColon) > 0) {
-      const v4 = text
-        .slice(lastColon + 1)
-        .split('.')
-        .map(Number);
-      tail.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      text = `${text.slice(0, lastColon + 1)}0:0`;
-    }
-    const [head, rest] = text.split('::');
-    const h = head ? head.split(':') : [];
-    const r = rest !== undefined && rest !== '' ? rest.split(':') : [];
-    const words = [...h, ...Array(8 - h.length - r.length).fill('0'), ...r].map((w) =>
-      Number.parseInt(w, 16),
-    );
-    if (tail.length) {
-      words[6] = tail[0];
-      words[7] = tail[1];
-    }
-    for (let i = 0; i < 8; i++) out.writeUInt16BE(words[i], i * 2);
-  }
-  return out;
+  // text that is not an address is stored as zeroes rather than half-parsed
+  return isIP(s) ? Buffer.from(ipToBytes16(s)) : Buffer.alloc(16);
 }
 
 /** ClickHouse type of each column kind. */
