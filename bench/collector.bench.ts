@@ -17,7 +17,17 @@
  * `--quick`: v9 only, one repeat, four rates, 3 s steps (about three minutes).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { emptyFlow, type FlowRecord } from '../protocol/src/schema/columns.ts';
@@ -208,15 +218,24 @@ export default async function bench(ctx: BenchContext): Promise<void> {
       const c = await startCollector(['--no-clickhouse', '--output', `jsonl:${out}`], {});
       const cpu0 = cpuSecondsOf(c.child.pid ?? 0);
       const { sent } = blast(blastBin, c.port, proto, secs, rate);
+      // counted in chunks: at a million flows/s the file passes 2 GiB, more than one Buffer holds
       const lines = () => {
+        let fd: number;
         try {
-          const b = readFileSync(out);
-          let n = 0;
-          for (let i = 0; i < b.length; i++) if (b[i] === 10) n++;
-          return n;
+          fd = openSync(out, 'r');
         } catch {
           return 0;
         }
+        const chunk = Buffer.allocUnsafe(1 << 22);
+        let n = 0;
+        try {
+          for (let got = readSync(fd, chunk); got > 0; got = readSync(fd, chunk)) {
+            for (let i = 0; i < got; i++) if (chunk[i] === 10) n++;
+          }
+        } finally {
+          closeSync(fd);
+        }
+        return n;
       };
       await waitStable(lines, sent);
       const cpu = cpuSecondsOf(c.child.pid ?? 0) - cpu0;
