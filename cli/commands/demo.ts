@@ -76,6 +76,7 @@ async function runDemo(
   let stopping = false;
   const stop = new AbortController();
   const onSignal = () => stop.abort();
+  let started = Date.now();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -138,7 +139,7 @@ async function runDemo(
         `a summary every ${interval} s${duration ? `, stopping after ${duration} s` : '; Ctrl-C to stop'}`,
     );
 
-    const started = Date.now();
+    started = Date.now();
     while (!stop.signal.aborted) {
       const left = duration ? started + duration * 1000 - Date.now() : Number.POSITIVE_INFINITY;
       await sleep(Math.max(0, Math.min(interval * 1000, left)), stop.signal);
@@ -152,7 +153,7 @@ async function runDemo(
     process.removeListener('SIGTERM', onSignal);
     // exporter first (it flushes to the collector), then the collector (it flushes to ClickHouse)
     for (const child of [...children].reverse()) await terminate(child);
-    if (children.length) await printSummary(ch, 0).catch(() => {});
+    if (children.length) await printSummary(ch, started, true).catch(() => {});
     await ch.close();
   }
 }
@@ -207,7 +208,7 @@ function human(n: number, unit: string): string {
 }
 
 /** Per tenant: flows, scaled bytes and packets, networks (VNIs), east-west share, since `sinceMs`. */
-async function printSummary(ch: ClickHouse, sinceMs: number): Promise<void> {
+async function printSummary(ch: ClickHouse, sinceMs: number, final = false): Promise<void> {
   const since = Math.floor(sinceMs / 1000);
   const rows = await ch.query<{
     tenant: string;
@@ -222,9 +223,8 @@ async function printSummary(ch: ClickHouse, sinceMs: number): Promise<void> {
             toString(uniqExact(vni)) AS vnis, toString(round(100 * countIf(traffic_class = 'east-west') / count())) AS ew
      FROM ${ch.database}.flows WHERE time_received >= toDateTime(${since}) GROUP BY tenant ORDER BY tenant = '', sum(bytes) DESC`,
   );
-  const title = sinceMs
-    ? `traffic since the demo started (${Math.round((Date.now() - sinceMs) / 1000)} s)`
-    : 'final totals';
+  const seconds = Math.round((Date.now() - sinceMs) / 1000);
+  const title = final ? `totals of this run (${seconds} s)` : `traffic since the demo started (${seconds} s)`;
   process.stdout.write(`\n${title}, from ClickHouse ${ch.database}.flows:\n`);
   if (rows.length === 0) {
     process.stdout.write('  (no flows stored yet)\n');
