@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
 import { encoder, expectedBytes, makeFlows, sendAll, startCollector, tempDir, waitFor } from './harness.ts';
+import protobuf from 'protobufjs';
+import { flowMessageType } from '../../protocol/src/schema/protobuf.ts';
 
 const db = useTestClickHouse();
 
@@ -28,11 +30,12 @@ describe('collector → ClickHouse', () => {
       'tenants:\n  - name: red\n    networks:\n      - name: red-net\n        vni: 5001\n        subnets: [{ name: red-a, cidr: 10.0.0.0/16 }]\n',
     );
     const jsonl = join(dir.path, 'out.jsonl');
+    const pb = join(dir.path, 'out.pb');
     const c = await startCollector({
       stateDir: dir.path,
       clickhouse: testClickHouseConfig(db().database),
       inventoryFile: inv,
-      config: { outputs: ['clickhouse', `jsonl:${jsonl}`], exportersRefreshMs: 200 },
+      config: { outputs: ['clickhouse', `jsonl:${jsonl}`, `protobuf:${pb}`], exportersRefreshMs: 200 },
     });
     try {
       const v9 = encoder(9, 11);
@@ -74,6 +77,17 @@ describe('collector → ClickHouse', () => {
       const lines = readFileSync(jsonl, 'utf8').trim().split('\n');
       expect(lines).toHaveLength(5500);
       expect(JSON.parse(lines[0])).toHaveProperty('exporter', '127.0.0.1');
+      // the protobuf file: 5500 length-delimited FlowMessages, the same flows
+      const reader = protobuf.Reader.create(readFileSync(pb));
+      const type = flowMessageType();
+      let n = 0;
+      let red = 0;
+      while (reader.pos < reader.len) {
+        const m = type.toObject(type.decodeDelimited(reader), { longs: Number, defaults: true });
+        n++;
+        if (m.tenant === 'red' && m.vni === 5001 && m.version === 9) red++;
+      }
+      expect([n, red]).toEqual([5500, 3000]);
     } finally {
       dir.remove();
     }

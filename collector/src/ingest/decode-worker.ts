@@ -8,7 +8,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { FlowDecoder, PacketSummary } from '../../../protocol/src/decode/api.ts';
 import { createDecoder, createSequenceTracker } from '../../../protocol/src/decode/index.ts';
 import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
-import { encodeFlowDelimited } from '../../../protocol/src/schema/protobuf.ts';
 import { createEnricher } from '../enrich/enrich.ts';
 import { emptyInventory, parseInventory } from '../enrich/inventory.ts';
 import { createSamplingPolicy } from '../enrich/sampling.ts';
@@ -26,6 +25,7 @@ import {
   type WorkerInit,
   type WorkerStats,
 } from './worker-protocol.ts';
+import { writeProtobufRecord } from '../output/protobuf-record.ts';
 
 const port = parentPort;
 if (!port) throw new Error('decode-worker.ts runs as a worker thread');
@@ -48,8 +48,7 @@ const rowbinary: FlowRowBuffer | undefined = init.outputs.rowbinary ? newFlowRow
 const CHUNK_LINGER_MS = 20;
 let lingerTimer: NodeJS.Timeout | undefined;
 const jsonl: FlowRowBuffer | undefined = init.outputs.jsonl ? newFlowRowBuffer(1 << 20) : undefined;
-let protoParts: Uint8Array[] = [];
-let protoBytes = 0;
+const proto: FlowRowBuffer | undefined = init.outputs.protobuf ? newFlowRowBuffer(1 << 20) : undefined;
 let chunkRows = 0;
 
 const domains = new Map<string, ExporterDomainStats>();
@@ -100,17 +99,13 @@ function sendChunk(): void {
     jsonl.off = 0;
     jsonl.rows = 0;
   }
-  if (init.outputs.protobuf) {
-    const copy = new Uint8Array(protoBytes);
-    let off = 0;
-    for (const p of protoParts) {
-      copy.set(p, off);
-      off += p.length;
-    }
+  if (proto) {
+    const copy = new Uint8Array(new ArrayBuffer(proto.off));
+    copy.set(proto.buf.subarray(0, proto.off));
     msg.protobuf = copy.buffer;
     transfer.push(copy.buffer);
-    protoParts = [];
-    protoBytes = 0;
+    proto.off = 0;
+    proto.rows = 0;
   }
   chunkRows = 0;
   post(msg, transfer);
@@ -121,11 +116,7 @@ function emit(rec: FlowRecord): void {
   enricher.enrich(rec);
   if (rowbinary) writeFlowRowFast(rowbinary, rec);
   if (jsonl) writeJsonLine(jsonl, rec);
-  if (init.outputs.protobuf) {
-    const b = encodeFlowDelimited(rec);
-    protoParts.push(b);
-    protoBytes += b.length;
-  }
+  if (proto) writeProtobufRecord(proto, rec);
   if (++chunkRows >= init.chunkRows) sendChunk();
 }
 
