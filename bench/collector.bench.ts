@@ -212,38 +212,68 @@ export default async function bench(ctx: BenchContext): Promise<void> {
       }
     };
 
-    const oursFile = async (proto: 'v9' | 'ipfix', rate: number): Promise<Trial> => {
-      run++;
-      const out = join(work, `out-${run}.jsonl`);
-      const c = await startCollector(['--no-clickhouse', '--output', `jsonl:${out}`], {});
-      const cpu0 = cpuSecondsOf(c.child.pid ?? 0);
-      const { sent } = blast(blastBin, c.port, proto, secs, rate);
-      // counted in chunks: at a million flows/s the file passes 2 GiB, more than one Buffer holds
-      const lines = () => {
-        let fd: number;
-        try {
-          fd = openSync(out, 'r');
-        } catch {
-          return 0;
-        }
-        const chunk = Buffer.allocUnsafe(1 << 22);
-        let n = 0;
-        try {
-          for (let got = readSync(fd, chunk); got > 0; got = readSync(fd, chunk)) {
+    /** Counts what a file output wrote: JSON lines by newline, protobuf by its length prefixes. */
+    const countRecords = (path: string, format: 'jsonl' | 'protobuf'): number => {
+      let fd: number;
+      try {
+        fd = openSync(path, 'r');
+      } catch {
+        return 0;
+      }
+      // read in chunks: at a million flows/s the file passes 2 GiB, more than one Buffer holds
+      const chunk = Buffer.allocUnsafe(1 << 22);
+      let n = 0;
+      // protobuf: bytes of the current message still to skip, and the length varint being read
+      let skip = 0;
+      let len = 0;
+      let shift = 0;
+      try {
+        for (let got = readSync(fd, chunk); got > 0; got = readSync(fd, chunk)) {
+          if (format === 'jsonl') {
             for (let i = 0; i < got; i++) if (chunk[i] === 10) n++;
+            continue;
           }
-        } finally {
-          closeSync(fd);
+          let i = 0;
+          while (i < got) {
+            if (skip > 0) {
+              const take = Math.min(skip, got - i);
+              skip -= take;
+              i += take;
+              continue;
+            }
+            const b = chunk[i++];
+            len += (b & 127) * 2 ** shift;
+            shift += 7;
+            if (b < 128) {
+              n++;
+              skip = len;
+              len = 0;
+              shift = 0;
+            }
+          }
         }
-        return n;
-      };
-      await waitStable(lines, sent);
-      const cpu = cpuSecondsOf(c.child.pid ?? 0) - cpu0;
-      await stopChild(c.child);
-      const got = lines();
-      rmSync(out, { force: true });
-      return { rate: sent / secs, sent, got, cpuSeconds: cpu };
+      } finally {
+        closeSync(fd);
+      }
+      return n;
     };
+
+    const oursFile =
+      (format: 'jsonl' | 'protobuf') =>
+      async (proto: 'v9' | 'ipfix', rate: number): Promise<Trial> => {
+        run++;
+        const out = join(work, `out-${run}.${format}`);
+        const c = await startCollector(['--no-clickhouse', '--output', `${format}:${out}`], {});
+        const cpu0 = cpuSecondsOf(c.child.pid ?? 0);
+        const { sent } = blast(blastBin, c.port, proto, secs, rate);
+        const records = () => countRecords(out, format);
+        await waitStable(records, sent);
+        const cpu = cpuSecondsOf(c.child.pid ?? 0) - cpu0;
+        await stopChild(c.child);
+        const got = records();
+        rmSync(out, { force: true });
+        return { rate: sent / secs, sent, got, cpuSeconds: cpu };
+      };
 
     const nfcapd = async (proto: 'v9' | 'ipfix', rate: number): Promise<Trial> => {
       run++;
@@ -325,7 +355,8 @@ export default async function bench(ctx: BenchContext): Promise<void> {
 
     const tools = [
       ['vxflow→ClickHouse', oursClickHouse],
-      ['vxflow→jsonl', oursFile],
+      ['vxflow→jsonl', oursFile('jsonl')],
+      ['vxflow→protobuf', oursFile('protobuf')],
       ['nfcapd', nfcapd],
       ['nfacctd', nfacctd],
     ] as const;
@@ -341,6 +372,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
       const summary = (name: string) => summarize(results.get(name) ?? [], rates.length);
       const ours = summary('vxflow→ClickHouse');
       const file = summary('vxflow→jsonl');
+      const pbFile = summary('vxflow→protobuf');
       const capd = summary('nfcapd');
       const acctd = summary('nfacctd');
       const peer = (n: string, s: Summary) => ({
@@ -375,6 +407,14 @@ export default async function bench(ctx: BenchContext): Promise<void> {
         samples: file.samples,
         note: note(file, 'target ≥ 1.0x nfcapd'),
       });
+      ctx.record({
+        name: `${proto}: vxflow → protobuf file`,
+        value: pbFile.rate,
+        unit: 'flows/s lossless',
+        peer: peer('nfcapd', capd),
+        samples: pbFile.samples,
+        note: note(pbFile, 'target ≥ 1.0x nfcapd'),
+      });
       for (const [n, s] of [
         ['nfacctd (print)', acctd],
         ['nfcapd', capd],
@@ -389,6 +429,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
       for (const [n, s] of [
         ['ClickHouse', ours],
         ['JSON lines', file],
+        ['protobuf file', pbFile],
       ] as const)
         if (s.cpuPerMillion > 0)
           ctx.record({
