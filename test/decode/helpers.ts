@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCapture } from '../../protocol/src/capture/pcap.ts';
 import { extractUdp } from '../../protocol/src/capture/udp.ts';
+import { DECODE_ERROR_KINDS } from '../../protocol/src/decode/api.ts';
 import { createDecoder, type FlowDecoder } from '../../protocol/src/decode/index.ts';
 import type { FlowRecord } from '../../protocol/src/schema/columns.ts';
 
@@ -59,21 +60,7 @@ export function decodeFiles(
   return { records, decoder };
 }
 
-export const ERROR_KINDS = [
-  'short-header',
-  'bad-version',
-  'bad-length',
-  'set-length',
-  'template-invalid',
-  'template-limit',
-  'field-limit',
-  'template-missing',
-  'record-short',
-  'varlen-overrun',
-  'held-expired',
-  'held-overflow',
-  'trailing-bytes',
-] as const;
+export const ERROR_KINDS = DECODE_ERROR_KINDS;
 
 export function errorCounts(decoder: FlowDecoder): Record<string, number> {
   const out: Record<string, number> = {};

@@ -5,20 +5,22 @@
 import type { FlowRecord } from '../schema/columns.ts';
 
 /** Why a packet, a set or a record was (partly) skipped. Counted, never thrown. */
-export type DecodeErrorKind =
-  | 'short-header'
-  | 'bad-version'
-  | 'bad-length'
-  | 'set-length'
-  | 'template-invalid'
-  | 'template-limit'
-  | 'field-limit'
-  | 'template-missing'
-  | 'record-short'
-  | 'varlen-overrun'
-  | 'held-expired'
-  | 'held-overflow'
-  | 'trailing-bytes';
+export const DECODE_ERROR_KINDS = [
+  'short-header',
+  'bad-version',
+  'bad-length',
+  'set-length',
+  'template-invalid',
+  'template-limit',
+  'field-limit',
+  'template-missing',
+  'record-short',
+  'varlen-overrun',
+  'held-expired',
+  'held-overflow',
+  'trailing-bytes',
+] as const;
+export type DecodeErrorKind = (typeof DECODE_ERROR_KINDS)[number];
 
 export interface DecoderOptions {
   /** templates kept per exporter and domain (default 1024) */

@@ -125,7 +125,10 @@ function ipExpr(f: Placed): string {
 function ipZeroExpr(f: Placed): string {
   const P = f.pos;
   if (f.fixedLen === 4) return `(b[${P}]|b[${P}+1]|b[${P}+2]|b[${P}+3])===0`;
-  return `b.readUInt32BE(${P})===0&&b.readUInt32BE(${P}+4)===0&&b.readUInt32BE(${P}+8)===0&&b.readUInt32BE(${P}+12)===0`;
+  if (f.fixedLen === 16)
+    return `b.readUInt32BE(${P})===0&&b.readUInt32BE(${P}+4)===0&&b.readUInt32BE(${P}+8)===0&&b.readUInt32BE(${P}+12)===0`;
+  // any other length (a template may declare an address of 1 or 7 octets): only its own bytes
+  return `zeros(b,${P},${P}+${f.fixedLen >= 0 ? f.fixedLen : f.len})`;
 }
 
 function extraExpr(f: Placed): string {

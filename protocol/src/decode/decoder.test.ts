@@ -70,6 +70,26 @@ describe('NetFlow v9', () => {
     expect(out[0].flow_end).toBe(h.unixSecs * 1000 - 500);
   });
 
+  it('reads only its own octets of an IPv4 address field of an odd length (found by fuzzing)', () => {
+    const d = createDecoder();
+    // destinationIPv4Address declared 1 octet long, last in the record, beside an IPv6 one
+    const tpl = v9Packet(H9, [
+      v9TemplateSet([
+        {
+          id: 300,
+          fields: [
+            [28, 16],
+            [12, 1],
+          ],
+        },
+      ]),
+    ]);
+    const rec = Buffer.concat([Buffer.alloc(15), Buffer.from([1]), Buffer.from([0])]);
+    const { out } = run(d, [tpl, v9Packet(H9, [set(300, rec, false)])]);
+    expect(out).toHaveLength(1);
+    expect(out[0].dst_addr).toBe('::1');
+  });
+
   it('decodes a data set that precedes its template in the same packet', () => {
     const d = createDecoder();
     const p = v9Packet(H9, [

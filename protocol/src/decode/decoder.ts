@@ -6,7 +6,14 @@
  * does. Every problem is counted by kind; nothing a datagram contains makes it throw.
  */
 import { emptyFlow, type FlowRecord } from '../schema/columns.ts';
-import type { DecodeErrorKind, DecoderOptions, FlowDecoder, PacketSummary, TemplateInfo } from './api.ts';
+import {
+  DECODE_ERROR_KINDS,
+  type DecodeErrorKind,
+  type DecoderOptions,
+  type FlowDecoder,
+  type PacketSummary,
+  type TemplateInfo,
+} from './api.ts';
 import { type CompiledSetDecoder, compileTemplate } from './compile.ts';
 import type { DomainState, HeaderContext } from './context.ts';
 import { applyOptionsSet } from './options.ts';
@@ -21,21 +28,7 @@ import {
 } from './template.ts';
 import { V5_TEMPLATE } from './netflow-v5.ts';
 
-const ERROR_KINDS: readonly DecodeErrorKind[] = [
-  'short-header',
-  'bad-version',
-  'bad-length',
-  'set-length',
-  'template-invalid',
-  'template-limit',
-  'field-limit',
-  'template-missing',
-  'record-short',
-  'varlen-overrun',
-  'held-expired',
-  'held-overflow',
-  'trailing-bytes',
-];
+const ERROR_KINDS = DECODE_ERROR_KINDS;
 
 type StatKey = DecodeErrorKind | 'packets' | 'records' | 'templates' | 'held';
 
