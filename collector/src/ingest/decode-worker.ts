@@ -74,6 +74,17 @@ const stats: WorkerStats = {
 /** error counts of decoders already gone (closed TCP sessions) */
 const retiredErrors: Record<string, number> = {};
 
+/** An exact-size copy of what the writer holds travels (transferred, not cloned); the big
+ *  writer buffer stays here, emptied for the next chunk. */
+function take(out: FlowRowBuffer, transfer: ArrayBuffer[]): ArrayBuffer {
+  const copy = new Uint8Array(new ArrayBuffer(out.off));
+  copy.set(out.buf.subarray(0, out.off));
+  transfer.push(copy.buffer);
+  out.off = 0;
+  out.rows = 0;
+  return copy.buffer;
+}
+
 function sendChunk(): void {
   if (lingerTimer) {
     clearTimeout(lingerTimer);
@@ -82,31 +93,9 @@ function sendChunk(): void {
   if (chunkRows === 0) return;
   const msg: Extract<FromWorker, { type: 'chunk' }> = { type: 'chunk', rows: chunkRows };
   const transfer: ArrayBuffer[] = [];
-  if (rowbinary) {
-    // an exact-size copy travels (transferred, not cloned); the big writer buffer stays here
-    const copy = new Uint8Array(new ArrayBuffer(rowbinary.off));
-    copy.set(rowbinary.buf.subarray(0, rowbinary.off));
-    msg.rowbinary = copy.buffer;
-    transfer.push(copy.buffer);
-    rowbinary.off = 0;
-    rowbinary.rows = 0;
-  }
-  if (jsonl) {
-    const copy = new Uint8Array(new ArrayBuffer(jsonl.off));
-    copy.set(jsonl.buf.subarray(0, jsonl.off));
-    msg.jsonl = copy.buffer;
-    transfer.push(copy.buffer);
-    jsonl.off = 0;
-    jsonl.rows = 0;
-  }
-  if (proto) {
-    const copy = new Uint8Array(new ArrayBuffer(proto.off));
-    copy.set(proto.buf.subarray(0, proto.off));
-    msg.protobuf = copy.buffer;
-    transfer.push(copy.buffer);
-    proto.off = 0;
-    proto.rows = 0;
-  }
+  if (rowbinary) msg.rowbinary = take(rowbinary, transfer);
+  if (jsonl) msg.jsonl = take(jsonl, transfer);
+  if (proto) msg.protobuf = take(proto, transfer);
   chunkRows = 0;
   post(msg, transfer);
 }
