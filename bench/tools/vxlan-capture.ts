@@ -7,7 +7,7 @@
  * Command line: bench/tools/gen-vxlan-pcap.ts.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { ethernet, ipv4, pcapHeader, TCP_FLAGS, tcp, udp, vxlan } from '../../exporter/src/packet/build.ts';
+import { ethernet, ipv4, pcapHeader, TCP_FLAGS, tcp, udp, vxlan } from '../../test/helpers/packets.ts';
 
 export interface VxlanCaptureSpec {
   packets: number;

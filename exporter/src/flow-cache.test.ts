@@ -9,7 +9,7 @@ import {
   type FlowCache,
   type FlowCacheOptions,
 } from './flow-cache.ts';
-import { ethernet, icmp, ipv4, ipv6, TCP_FLAGS, tcp, udp, vxlan } from './packet/build.ts';
+import { ethernet, icmp, ipv4, ipv6, TCP_FLAGS, tcp, udp, vxlan } from '../../test/helpers/packets.ts';
 import { PacketInfo, PARSE_OK } from './packet/packet-info.ts';
 import { LINKTYPE_ETHERNET, parsePacket } from './packet/parse.ts';
 

@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecoder } from '../../protocol/src/decode/index.ts';
 import type { FlowRecord } from '../../protocol/src/schema/columns.ts';
+import { pcapFile } from '../../test/helpers/packets.ts';
+
+const pcap = (frames: { tsMs: number; frame: Buffer }[]): Buffer =>
+  pcapFile(frames.map((f) => ({ timeMs: f.tsMs, data: f.frame })));
 
 const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
 
@@ -42,25 +46,6 @@ function vxlanFrame(vni: number, payload: number): Buffer {
   outer.writeUInt8(0x08, 42); // VXLAN flags: VNI present
   outer.writeUInt32BE(vni << 8, 46);
   return Buffer.concat([outer, inner]);
-}
-
-function pcap(frames: { tsMs: number; frame: Buffer }[]): Buffer {
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20);
-  const parts: Buffer[] = [head];
-  for (const { tsMs, frame } of frames) {
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(Math.floor(tsMs / 1000), 0);
-    rec.writeUInt32LE((tsMs % 1000) * 1000, 4);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    parts.push(rec, frame);
-  }
-  return Buffer.concat(parts);
 }
 
 let dir = '';

@@ -11,29 +11,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
+import { pcapFile as writePcap } from '../helpers/packets.ts';
 import { startCollector, tempDir, waitFor } from './harness.ts';
 
-const db = useTestClickHouse();
+const pcapFile = (packets: { ts: number; frame: Buffer }[], linkType: number): Buffer =>
+  writePcap(
+    packets.map((p) => ({ timeMs: p.ts, data: p.frame })),
+    linkType,
+  );
 
-function pcapFile(packets: { ts: number; frame: Buffer }[], linkType: number): Buffer {
-  // classic libpcap header: magic, version 2.4, snaplen, link type
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(linkType, 20);
-  const parts: Buffer[] = [head];
-  for (const p of packets) {
-    const h = Buffer.alloc(16);
-    h.writeUInt32LE(Math.floor(p.ts / 1000), 0);
-    h.writeUInt32LE((p.ts % 1000) * 1000, 4);
-    h.writeUInt32LE(p.frame.length, 8);
-    h.writeUInt32LE(p.frame.length, 12);
-    parts.push(h, p.frame);
-  }
-  return Buffer.concat(parts);
-}
+const db = useTestClickHouse();
 
 function ipv4(src: number[], dst: number[], proto: number, l4: Buffer): Buffer {
   const ip = Buffer.alloc(20);

@@ -11,28 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDecoder } from '../../protocol/src/decode/index.ts';
+import { pcapFile } from '../helpers/packets.ts';
 
 const SOFTFLOWD = '/usr/sbin/softflowd';
 const SOFTFLOWCTL = '/usr/sbin/softflowctl';
-
-function pcapFile(frames: { timeMs: number; data: Buffer }[], linkType: number): Buffer {
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(linkType, 20);
-  const parts: Buffer[] = [head];
-  for (const f of frames) {
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(Math.floor(f.timeMs / 1000), 0);
-    rec.writeUInt32LE((f.timeMs % 1000) * 1000, 4);
-    rec.writeUInt32LE(f.data.length, 8);
-    rec.writeUInt32LE(f.data.length, 12);
-    parts.push(rec, f.data);
-  }
-  return Buffer.concat(parts);
-}
 
 function ipv4Header(src: string, dst: string, proto: number, payloadLen: number): Buffer {
   const h = Buffer.alloc(20);

@@ -12,7 +12,7 @@ import { createFlowEncoder } from '../../protocol/src/encode/index.ts';
 import type { FlowRecord } from '../../protocol/src/schema/columns.ts';
 import { KNOWN_VNIS, knownFlows } from './known-flows.ts';
 import { canonicalAddress } from './normalize.ts';
-import { udpPcap } from './pcap-writer.ts';
+import { udpPcap } from '../helpers/packets.ts';
 import { freeUdpPort, run, sendAll, sleep, startDaemon, udpListening, waitFor } from './peers.ts';
 
 const FLOWS = 600;

@@ -17,6 +17,7 @@ import { createDecoder } from '../../protocol/src/decode/index.ts';
 import type { FlowRecord } from '../../protocol/src/schema/columns.ts';
 import { type UdpSink, udpSinkInNetns } from '../helpers/netns.ts';
 import { type OvsLab, startOvsLab } from '../helpers/ovs-lab.ts';
+import { udpPcap } from '../helpers/packets.ts';
 
 const PORT = 20_000 + (process.pid % 20_000);
 let lab: OvsLab;
@@ -42,42 +43,16 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** The received datagrams as a classic pcap (Ethernet/IPv4/UDP to port 4739), for tshark. */
-function toPcap(datagrams: Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20);
-  parts.push(head);
-  datagrams.forEach((d, i) => {
-    const frame = Buffer.alloc(14 + 20 + 8 + d.length);
-    frame.writeUInt16BE(0x0800, 12);
-    frame.writeUInt8(0x45, 14);
-    frame.writeUInt16BE(28 + d.length, 16);
-    frame.writeUInt8(64, 22);
-    frame.writeUInt8(17, 23);
-    frame.writeUInt32BE(0x7f000001, 26);
-    frame.writeUInt32BE(0x7f000001, 30);
-    frame.writeUInt16BE(40000, 34);
-    frame.writeUInt16BE(4739, 36);
-    frame.writeUInt16BE(8 + d.length, 38);
-    d.copy(frame, 42);
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(i + 1, 0);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    parts.push(rec, frame);
-  });
-  return Buffer.concat(parts);
-}
-
 /** VNIs and VTEP pairs tshark finds in PEN 6876 892/893/894 of the datagrams so far. */
 async function tsharkTunnelRecords() {
   const file = join(dir, 'ovs-ipfix.pcap');
-  await writeFile(file, toPcap(sink.datagrams.map((d) => d.data)));
+  await writeFile(
+    file,
+    udpPcap(
+      sink.datagrams.map((d) => d.data),
+      4739,
+    ),
+  );
   // OVS templates have 61–67 fields, above tshark's default limit of 60
   const { stdout } = await promisify(execFile)(
     'tshark',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../../protocol/src/capture/pcap.ts';
-import { pcapFile, pcapngFile } from './build.ts';
+import { pcapFile, pcapngFile } from '../../../test/helpers/packets.ts';
 import { createCaptureStreamReader, type FrameSink } from './capture-stream.ts';
 
 type Seen = [linkType: number, timeMs: number, hex: string, origLen: number];

@@ -16,7 +16,7 @@ import {
   tcp,
   udp,
   vxlan,
-} from './build.ts';
+} from '../../../test/helpers/packets.ts';
 import {
   FRAG_FIRST,
   FRAG_LATER,

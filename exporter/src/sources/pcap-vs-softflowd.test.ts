@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { createDecoder } from '../../../protocol/src/decode/index.ts';
 import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
-import { ethernet, icmp, ipv4, ipv6, TCP_FLAGS, tcp, udp } from '../packet/build.ts';
-import { pcapFile } from '../packet/build.ts';
+import { ethernet, icmp, ipv4, ipv6, TCP_FLAGS, tcp, udp } from '../../../test/helpers/packets.ts';
+import { pcapFile } from '../../../test/helpers/packets.ts';
 import { createPcapSource } from './pcap.ts';
 
 // softflowd silently truncates long -r paths: a short directory

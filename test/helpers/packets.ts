@@ -281,3 +281,19 @@ export function pcapngFile(frames: PcapFrame[], linkType = 1): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/**
+ * UDP payloads (NetFlow/IPFIX datagrams) as a classic pcap of Ethernet / IPv4 / UDP frames
+ * from 127.0.0.1:40000 to 127.0.0.1:dstPort, 1 ms apart, so that tshark can decode them.
+ */
+export function udpPcap(payloads: readonly Buffer[], dstPort: number, startMs = Date.now()): Buffer {
+  return pcapFile(
+    payloads.map((p, i) => ({
+      timeMs: startMs + i,
+      data: ethernet(
+        { etherType: 0x0800 },
+        ipv4({ src: '127.0.0.1', dst: '127.0.0.1', proto: 17, id: i & 0xffff }, udp(40000, dstPort, p)),
+      ),
+    })),
+  );
+}
