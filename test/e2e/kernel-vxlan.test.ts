@@ -15,7 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, tempDir, waitFor } from '../collector/harness.ts';
 import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
 import { collectorTrouble, implausibleTimes, TENANT_OF_VNI, TWO_TENANT_INVENTORY } from './common.ts';
-import { cleanupStack, createNetns, createVeth, type Netns, runIn, uniqueName } from '../helpers/netns.ts';
+import {
+  type KernelVxlanLab,
+  startKernelVxlanLab,
+  startUnderlayTcpdump,
+} from '../helpers/kernel-vxlan-lab.ts';
+import { cleanupStack, runIn } from '../helpers/netns.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const db = useTestClickHouse();
@@ -25,59 +30,14 @@ const dir = tempDir('e2e-kvx');
 const VNIS = [1001, 1002] as const;
 type Vni = (typeof VNIS)[number];
 
-let hosts: Netns[] = [];
-/** tenant namespaces: vms[vni][0] holds 10.0.0.1 (behind host 1), vms[vni][1] 10.0.0.2 */
-const vms = {} as Record<Vni, Netns[]>;
+let lab: KernelVxlanLab;
 
 async function buildTopology(): Promise<void> {
-  const ns = async (prefix: string) => {
-    const n = await createNetns(uniqueName(prefix));
-    cleanup.defer(`delete ${n.name}`, () => n.delete());
-    // no IPv6: no router solicitations, MLD or DAD among the counted flows
-    await n.exec('sysctl', [
-      '-qw',
-      'net.ipv6.conf.all.disable_ipv6=1',
-      'net.ipv6.conf.default.disable_ipv6=1',
-    ]);
-    return n;
-  };
-  hosts = [await ns('kxh'), await ns('kxh')];
-  for (const vni of VNIS) vms[vni] = [await ns('kxv'), await ns('kxv')];
-  await createVeth({ name: 'u1', ns: hosts[0].name }, { name: 'u2', ns: hosts[1].name });
-  for (const [i, host] of hosts.entries()) {
-    const local = `172.16.0.${i + 1}`;
-    const remote = `172.16.0.${2 - i}`;
-    await host.exec('ip', ['addr', 'add', `${local}/24`, 'dev', `u${i + 1}`]);
-    await host.exec('ip', ['link', 'set', `u${i + 1}`, 'up']);
-    for (const vni of VNIS) {
-      // created in the host namespace (its UDP socket stays on the underlay), then moved
-      // into the tenant's namespace
-      const dev = `vx${vni}`;
-      await host.exec('ip', [
-        'link',
-        'add',
-        dev,
-        'type',
-        'vxlan',
-        'id',
-        String(vni),
-        'local',
-        local,
-        'remote',
-        remote,
-        'dstport',
-        '4789',
-      ]);
-      const vm = vms[vni][i];
-      await host.exec('ip', ['link', 'set', dev, 'netns', vm.name]);
-      await vm.exec('ip', ['addr', 'add', `10.0.0.${i + 1}/24`, 'dev', dev]);
-      await vm.exec('ip', ['link', 'set', dev, 'up']);
-    }
-  }
+  lab = await startKernelVxlanLab(VNIS, cleanup);
   // ARP is resolved before capturing so only the pings are on the wire (ARP is no IP flow
   // anyway, but this keeps the first echo from waiting)
   for (const vni of VNIS)
-    await runIn(vms[vni][0].name, 'ping', ['-n', '-q', '-c', '1', '-W', '2', '10.0.0.2']);
+    await runIn(lab.vms[vni][0].name, 'ping', ['-n', '-q', '-c', '1', '-W', '2', '10.0.0.2']);
 }
 
 beforeAll(async () => {
@@ -102,26 +62,8 @@ function spawnTracked(cmd: string, args: string[], opts: Parameters<typeof spawn
   return child;
 }
 
-/** tcpdump on host 1's underlay writing pcap to its stdout; resolves once it listens */
-async function startTcpdump(): Promise<ChildProcess> {
-  const child = spawnTracked(
-    'ip',
-    ['netns', 'exec', hosts[0].name, 'tcpdump', '-U', '--immediate-mode', '-n', '-w', '-', '-i', 'u1'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  await waitFor(
-    'tcpdump listening',
-    () => err.includes('listening on') || child.exitCode !== null,
-    Boolean,
-    10_000,
-  );
-  if (child.exitCode !== null) throw new Error(`tcpdump exited ${child.exitCode}: ${err}`);
-  return child;
-}
+/** tcpdump on host 1's underlay writing pcap to its stdout */
+const startTcpdump = () => startUnderlayTcpdump(lab, ['-w', '-'], cleanup);
 
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
@@ -192,7 +134,7 @@ describe('kernel VXLAN → tcpdump → vxflow exporter (pcap:-) → collector �
 
       for (const vni of VNIS) {
         const { count, size } = PINGS[vni];
-        await runIn(vms[vni][0].name, 'ping', [
+        await runIn(lab.vms[vni][0].name, 'ping', [
           '-n',
           '-q',
           '-c',

@@ -5,20 +5,25 @@
  * host namespace (so its UDP socket stays on the underlay) and then moved into the tenant's
  * own namespace. Pings with a fixed count and size run while tcpdump captures the
  * underlay; every tenant's ICMP flows must come out under the right VNI with exactly the
- * packets sent. Needs root (network namespaces); everything is removed in afterAll.
+ * packets sent. Needs root (network namespaces); the lab is test/helpers/kernel-vxlan-lab.ts,
+ * removed in afterAll.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
+import {
+  type KernelVxlanLab,
+  startKernelVxlanLab,
+  startUnderlayTcpdump,
+} from '../../../test/helpers/kernel-vxlan-lab.ts';
+import { cleanupStack } from '../../../test/helpers/netns.ts';
 import { createPcapSource } from './pcap.ts';
 
-const tag = `vxf${process.pid}`;
-const hosts = [`${tag}h1`, `${tag}h2`];
-const tenants = { 2001: [`${tag}a1`, `${tag}a2`], 2002: [`${tag}b1`, `${tag}b2`] } as const;
-const allNs = [...hosts, ...tenants[2001], ...tenants[2002]];
+const cleanup = cleanupStack();
+let lab: KernelVxlanLab;
 const dir = mkdtempSync(join(tmpdir(), `vxflow-kvx-${process.pid}-`));
 const children: ChildProcess[] = [];
 
@@ -34,100 +39,11 @@ function sh(ns: string | null, ...args: string[]): string {
   });
 }
 
-function buildTopology(): void {
-  for (const ns of allNs) sh(null, 'ip', 'netns', 'add', ns);
-  // no IPv6 anywhere (set before any interface exists, so 'default' covers them): no router
-  // solicitations, MLD or DAD in the capture
-  for (const ns of allNs)
-    sh(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
-  sh(
-    null,
-    'ip',
-    'link',
-    'add',
-    'u1',
-    'netns',
-    hosts[0],
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'u2',
-    'netns',
-    hosts[1],
-  );
-  for (const [i, host] of hosts.entries()) {
-    const local = `172.16.0.${i + 1}`;
-    const remote = `172.16.0.${2 - i}`;
-    sh(host, 'ip', 'addr', 'add', `${local}/24`, 'dev', `u${i + 1}`);
-    sh(host, 'ip', 'link', 'set', `u${i + 1}`, 'up');
-    for (const vni of [2001, 2002] as const) {
-      const dev = `vx${vni}`;
-      const tenantNs = tenants[vni][i];
-      sh(
-        host,
-        'ip',
-        'link',
-        'add',
-        dev,
-        'type',
-        'vxlan',
-        'id',
-        String(vni),
-        'local',
-        local,
-        'remote',
-        remote,
-        'dstport',
-        '4789',
-      );
-      sh(host, 'ip', 'link', 'set', dev, 'netns', tenantNs);
-      sh(tenantNs, 'ip', 'addr', 'add', `10.0.0.${i + 1}/24`, 'dev', dev);
-      // IPv6 only on the tenant's overlay device, without DAD so it is usable at once
-      sh(tenantNs, 'sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=0`);
-      sh(tenantNs, 'ip', '-6', 'addr', 'add', `fd00::${i + 1}/64`, 'dev', dev, 'nodad');
-      sh(tenantNs, 'ip', 'link', 'set', dev, 'up');
-    }
-  }
-}
-
-function removeTopology(): void {
-  for (const ns of allNs) {
-    try {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {
-      // not created (setup failed early)
-    }
-  }
-}
-
-/**
- * tcpdump on the underlay of host 1; resolves once it is listening. --immediate-mode: without
- * it packets wait in the kernel's ring block for up to a second and a quick SIGTERM loses them.
- */
-async function startTcpdump(args: string[]): Promise<ChildProcess> {
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', hosts[0], 'tcpdump', '-U', '--immediate-mode', '-n', '-i', 'u1', ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+const startTcpdump = async (args: string[]): Promise<ChildProcess> => {
+  const child = await startUnderlayTcpdump(lab, args, cleanup);
   children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`tcpdump exited ${code}: ${err}`)));
-  });
   return child;
-}
+};
 
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -138,7 +54,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 function ping(vni: 2001 | 2002): void {
   sh(
-    tenants[vni][0],
+    lab.vms[vni][0].name,
     'ping',
     '-n',
     '-q',
@@ -156,7 +72,7 @@ function ping(vni: 2001 | 2002): void {
 
 function ping6(vni: 2001 | 2002): void {
   sh(
-    tenants[vni][0],
+    lab.vms[vni][0].name,
     'ping',
     '-6',
     '-n',
@@ -210,20 +126,18 @@ const expected = () => [
   },
 ];
 
-beforeAll(() => {
+beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('this test needs root for network namespaces (ip netns)');
-  try {
-    buildTopology();
-  } catch (err) {
-    removeTopology();
-    throw err;
-  }
-});
+  lab = await startKernelVxlanLab([2001, 2002], cleanup, { ipv6: true });
+}, 60_000);
 
 afterAll(async () => {
-  for (const c of children) await stop(c);
-  removeTopology();
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    for (const c of children) await stop(c);
+    await cleanup.runAll();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('pcap source on a kernel VXLAN capture (two tenants, same inner addresses)', () => {
