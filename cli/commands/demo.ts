@@ -4,6 +4,7 @@
  * multi-tenant cloud, with the simulator's tenant inventory given to the collector; every
  * few seconds it prints what each tenant's traffic looks like in ClickHouse.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -185,17 +186,9 @@ function terminate(child: ChildProcess): Promise<void> {
   });
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((res) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      res();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+/** Waits ms, or less when the signal aborts (never rejects). */
+const sleep = (ms: number, signal: AbortSignal): Promise<unknown> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
 
 function human(n: number, unit: string): string {
   const units = ['', 'k', 'M', 'G', 'T', 'P'];

@@ -11,6 +11,7 @@
  * Note that the first packet of each datapath flow is handled in the slow path (the upcall
  * that installs the flow) and is not counted by the datapath.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,15 +130,6 @@ export function createOvsSource(opts: OvsSourceOptions): FlowSource & { stats():
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+/** Waits ms, or less when the signal aborts (never rejects). */
+const sleep = (ms: number, signal: AbortSignal): Promise<unknown> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);

@@ -52,40 +52,12 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function ping(vni: 2001 | 2002): void {
+/** COUNT echo requests of SIZE bytes from 10.0.0.1 (fd00::1) to 10.0.0.2 (fd00::2) in a tenant */
+function ping(vni: 2001 | 2002, v6 = false): void {
   sh(
     lab.vms[vni][0].name,
-    'ping',
-    '-n',
-    '-q',
-    '-c',
-    String(COUNT),
-    '-s',
-    String(SIZE),
-    '-i',
-    '0.02',
-    '-W',
-    '2',
-    '10.0.0.2',
-  );
-}
-
-function ping6(vni: 2001 | 2002): void {
-  sh(
-    lab.vms[vni][0].name,
-    'ping',
-    '-6',
-    '-n',
-    '-q',
-    '-c',
-    String(COUNT),
-    '-s',
-    String(SIZE),
-    '-i',
-    '0.02',
-    '-W',
-    '2',
-    'fd00::2',
+    ...['ping', ...(v6 ? ['-6'] : []), '-n', '-q', '-c', String(COUNT), '-s', String(SIZE)],
+    ...['-i', '0.02', '-W', '2', v6 ? 'fd00::2' : '10.0.0.2'],
   );
 }
 
@@ -146,7 +118,7 @@ describe('pcap source on a kernel VXLAN capture (two tenants, same inner address
     const tcpdump = await startTcpdump(['-w', file]);
     ping(2001);
     ping(2002);
-    ping6(2001);
+    ping(2001, true);
     await new Promise((r) => setTimeout(r, 200));
     await stop(tcpdump);
 

@@ -5,6 +5,7 @@
  * same records. In real time (the default) the virtual clock is held to the wall clock;
  * otherwise records come as fast as the pipeline takes them (tests, load generation).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
 import type { FlowSource, SourceContext } from './source.ts';
 import { createGenerator, dailyFactor } from './sim/generate.ts';
@@ -63,14 +64,6 @@ export function createSimSource(opts: SimSourceOptions): SimSource {
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+/** Waits ms, or less when the signal aborts (never rejects). */
+const sleep = (ms: number, signal: AbortSignal): Promise<unknown> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
