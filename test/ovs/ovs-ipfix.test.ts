@@ -31,12 +31,24 @@ beforeAll(async () => {
   sink = await udpSinkInNetns(lab.ovsNetns, '127.0.0.1', PORT);
   await lab.ping(0, { count: 4, size: 64 });
   await lab.ping(1, { count: 4, size: 64 });
-  // cache_active_timeout is 2 s: wait until both bridges exported data for the pings
+  // cache_active_timeout is 2 s: wait until both bridges exported the pings' ICMP records
+  // (their IPv6 chatter, which also carries the VNI, can arrive first)
   const end = Date.now() + 30_000;
-  while (Date.now() < end && (await tsharkTunnelRecords()).vnis.size < 2) {
+  while (Date.now() < end && icmpTunnelVnis().size < 2) {
     await new Promise((r) => setTimeout(r, 500));
   }
 });
+
+/** VNIs of the ICMP records that came in from the tunnel, as the project decoder sees them */
+function icmpTunnelVnis(): Set<number> {
+  const decoder = createDecoder();
+  const vnis = new Set<number>();
+  for (const d of sink.datagrams)
+    decoder.decode(d.data, d.from, d.receivedMs, (r) => {
+      if (r.vni > 0 && r.proto === 1) vnis.add(r.vni);
+    });
+  return vnis;
+}
 afterAll(async () => {
   await sink?.stop();
   await lab?.stop();
