@@ -17,17 +17,7 @@
  * `--quick`: v9 only, one repeat, four rates, 3 s steps (about three minutes).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { emptyFlow, type FlowRecord } from '../protocol/src/schema/columns.ts';
@@ -35,6 +25,7 @@ import { connectClickHouse } from '../storage/src/clickhouse.ts';
 import { encodeFlowsRowBinary } from '../storage/src/flow-rowbinary.ts';
 import { FLOW_INSERT_COLUMNS } from '../storage/src/rowbinary.ts';
 import { freePort, startEmbedded } from '../storage/src/server.ts';
+import { countFileRecords } from './count-records.ts';
 import { type BenchContext, median } from './lib.ts';
 
 const repo = resolve(import.meta.dirname, '..');
@@ -212,52 +203,6 @@ export default async function bench(ctx: BenchContext): Promise<void> {
       }
     };
 
-    /** Counts what a file output wrote: JSON lines by newline, protobuf by its length prefixes. */
-    const countRecords = (path: string, format: 'jsonl' | 'protobuf'): number => {
-      let fd: number;
-      try {
-        fd = openSync(path, 'r');
-      } catch {
-        return 0;
-      }
-      // read in chunks: at a million flows/s the file passes 2 GiB, more than one Buffer holds
-      const chunk = Buffer.allocUnsafe(1 << 22);
-      let n = 0;
-      // protobuf: bytes of the current message still to skip, and the length varint being read
-      let skip = 0;
-      let len = 0;
-      let shift = 0;
-      try {
-        for (let got = readSync(fd, chunk); got > 0; got = readSync(fd, chunk)) {
-          if (format === 'jsonl') {
-            for (let i = 0; i < got; i++) if (chunk[i] === 10) n++;
-            continue;
-          }
-          let i = 0;
-          while (i < got) {
-            if (skip > 0) {
-              const take = Math.min(skip, got - i);
-              skip -= take;
-              i += take;
-              continue;
-            }
-            const b = chunk[i++];
-            len += (b & 127) * 2 ** shift;
-            shift += 7;
-            if (b < 128) {
-              n++;
-              skip = len;
-              len = 0;
-              shift = 0;
-            }
-          }
-        }
-      } finally {
-        closeSync(fd);
-      }
-      return n;
-    };
-
     const oursFile =
       (format: 'jsonl' | 'protobuf') =>
       async (proto: 'v9' | 'ipfix', rate: number): Promise<Trial> => {
@@ -266,7 +211,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
         const c = await startCollector(['--no-clickhouse', '--output', `${format}:${out}`], {});
         const cpu0 = cpuSecondsOf(c.child.pid ?? 0);
         const { sent } = blast(blastBin, c.port, proto, secs, rate);
-        const records = () => countRecords(out, format);
+        const records = () => countFileRecords(out, format);
         await waitStable(records, sent);
         const cpu = cpuSecondsOf(c.child.pid ?? 0) - cpu0;
         await stopChild(c.child);

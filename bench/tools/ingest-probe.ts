@@ -3,9 +3,9 @@
  * flows sent/stored, kernel and queue drops, CPU seconds per thread of the collector
  * (from /proc/PID/task/*\/stat, grouped by thread name) and of clickhouse-server.
  *
- *   node bin/run-ts.js bench/tools/ingest-probe.ts [v9|ipfix] [flows/s] [seconds] [workers] [--cpu-prof DIR] [--jsonl]
+ *   node bin/run-ts.js bench/tools/ingest-probe.ts [v9|ipfix] [flows/s] [seconds] [workers] [--cpu-prof DIR] [--jsonl|--protobuf]
  *
- * --jsonl: to a JSON-lines file instead of ClickHouse.
+ * --jsonl / --protobuf: to that file output instead of ClickHouse.
  *
  * Extra VXFLOW_COLLECTOR_* variables in the environment reach the collector (batch sizes…).
  */
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectClickHouse } from '../../storage/src/clickhouse.ts';
 import { freePort, startEmbedded } from '../../storage/src/server.ts';
+import { countFileRecords } from '../count-records.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,8 +57,9 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const profAt = args.indexOf('--cpu-prof');
   const profDir = profAt >= 0 ? args.splice(profAt, 2)[1] : '';
-  const jsonlAt = args.indexOf('--jsonl');
-  if (jsonlAt >= 0) args.splice(jsonlAt, 1);
+  const fileFormat = (['jsonl', 'protobuf'] as const).find((f) => args.includes(`--${f}`));
+  if (fileFormat) args.splice(args.indexOf(`--${fileFormat}`), 1);
+  const outFile = join(tmpdir(), `vxflow-probe-${process.pid}.${fileFormat}`);
   const [proto = 'v9', rateText = '200000', secsText = '5', workers = '0'] = args;
   const work = mkdtempSync(join(tmpdir(), `vxflow-probe-${process.pid}-`));
   const blastBin = join(work, 'blast');
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
       join(work, 'state'),
       '--workers',
       workers,
-      ...(jsonlAt >= 0 ? ['--no-clickhouse', '--output', `jsonl:${join(work, 'out.jsonl')}`] : []),
+      ...(fileFormat ? ['--no-clickhouse', '--output', `${fileFormat}:${outFile}`] : []),
     ],
     {
       env: {
@@ -120,16 +122,7 @@ async function main(): Promise<void> {
     });
     const sent = Number(out.trim().split(' ')[1]);
     const count = async () => {
-      if (jsonlAt >= 0) {
-        try {
-          const b = readFileSync(join(work, 'out.jsonl'));
-          let n = 0;
-          for (let i = 0; i < b.length; i++) if (b[i] === 10) n++;
-          return n;
-        } catch {
-          return 0;
-        }
-      }
+      if (fileFormat) return countFileRecords(outFile, fileFormat);
       try {
         const [r] = await ch.query<{ n: string }>(`SELECT count() AS n FROM ${database}.flows`);
         return Number(r.n);
@@ -153,12 +146,11 @@ async function main(): Promise<void> {
     const chCpu = Object.values(diff(chCpu0, threadCpu(chPid))).reduce((a, b) => a + b, 0);
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const pick = (re: RegExp) => (metrics.match(re) ?? []).join(' | ');
-    const parts =
-      jsonlAt >= 0
-        ? []
-        : await ch.query<{ n: string }>(
-            `SELECT count() AS n FROM system.parts WHERE database = '${database}' AND table = 'flows'`,
-          );
+    const parts = fileFormat
+      ? []
+      : await ch.query<{ n: string }>(
+          `SELECT count() AS n FROM system.parts WHERE database = '${database}' AND table = 'flows'`,
+        );
     const total = Object.values(cpu).reduce((a, b) => a + b, 0);
     console.log(
       JSON.stringify(
@@ -191,6 +183,7 @@ async function main(): Promise<void> {
     await ch.close();
     await server.stop();
     rmSync(work, { recursive: true, force: true });
+    rmSync(outFile, { force: true });
   }
 }
 
