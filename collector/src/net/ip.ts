@@ -1,8 +1,8 @@
 /**
- * Text IP addresses and CIDRs as bytes, for prefix lookups. The hot path calls
- * parseIpInto() once per address per flow, so it writes into a caller-owned buffer and
- * allocates nothing; IPv4-mapped IPv6 text ('::ffff:10.0.0.1') is treated as IPv4.
+ * CIDRs for prefix lookups (inventory subnets, sampling overrides, the allowlist). Address
+ * text itself is parsed by the one shared parser, protocol/src/schema/ip.ts.
  */
+import { parseIpInto } from '../../../protocol/src/schema/ip.ts';
 
 export interface Cidr {
   /** 4 or 16 bytes, host bits zeroed */
@@ -10,77 +10,7 @@ export interface Cidr {
   prefix: number;
 }
 
-/** Parses dotted IPv4 into out[0..4]; false when the text is not one. */
-function parseV4(s: string, start: number, out: Uint8Array, at: number): boolean {
-  let part = 0;
-  let digits = 0;
-  let idx = 0;
-  for (let i = start; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || idx > 2) return false;
-      out[at + idx++] = part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      part = part * 10 + (c - 48);
-      if (part > 255 || ++digits > 3) return false;
-    } else return false;
-  }
-  if (digits === 0 || idx !== 3) return false;
-  out[at + 3] = part;
-  return true;
-}
-
-function parseV6(s: string, out: Uint8Array): boolean {
-  out.fill(0, 0, 16);
-  const dbl = s.indexOf('::');
-  if (dbl !== s.lastIndexOf('::')) return false;
-  const head = dbl >= 0 ? s.slice(0, dbl) : s;
-  const tail = dbl >= 0 ? s.slice(dbl + 2) : '';
-  const words = (part: string): number[] | null => {
-    if (part === '') return [];
-    const out16: number[] = [];
-    const groups = part.split(':');
-    for (let g = 0; g < groups.length; g++) {
-      const grp = groups[g];
-      if (g === groups.length - 1 && grp.includes('.')) {
-        const v4 = new Uint8Array(4);
-        if (!parseV4(grp, 0, v4, 0)) return null;
-        out16.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(grp)) return null;
-        out16.push(Number.parseInt(grp, 16));
-      }
-    }
-    return out16;
-  };
-  const h = words(head);
-  const t = words(tail);
-  if (!h || !t) return false;
-  if (dbl < 0 ? h.length !== 8 : h.length + t.length > 7) return false;
-  for (let i = 0; i < h.length; i++) {
-    out[2 * i] = h[i] >> 8;
-    out[2 * i + 1] = h[i] & 0xff;
-  }
-  const base = 8 - t.length;
-  for (let i = 0; i < t.length; i++) {
-    out[2 * (base + i)] = t[i] >> 8;
-    out[2 * (base + i) + 1] = t[i] & 0xff;
-  }
-  return true;
-}
-
-/**
- * Parses an address into `out` (16 bytes long); returns 4 (IPv4, in out[0..4]), 6 (IPv6)
- * or 0 (not an address, or '').
- */
-export function parseIpInto(s: string, out: Uint8Array): 0 | 4 | 6 {
-  if (s.length === 0) return 0;
-  if (s.indexOf(':') < 0) return parseV4(s, 0, out, 0) ? 4 : 0;
-  if (s.startsWith('::ffff:') && s.indexOf('.') > 0) return parseV4(s, 7, out, 0) ? 4 : 0;
-  return parseV6(s, out) ? 6 : 0;
-}
+export { parseIpInto };
 
 /** '10.0.0.0/8', '2001:db8::/32' or a bare address (a host prefix); null when invalid. */
 export function parseCidr(text: string): Cidr | null {

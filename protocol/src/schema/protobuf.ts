@@ -6,6 +6,7 @@
  */
 import protobuf from 'protobufjs';
 import { COLUMNS, type Column, type FlowRecord } from './columns.ts';
+import { writeIp16 } from './ip.ts';
 
 const PROTO_TYPE: Record<Column['kind'], string> = {
   datetime: 'uint64',
@@ -82,45 +83,13 @@ export function flowMessageType(): protobuf.Type {
 }
 
 function ip16(s: string): Uint8Array {
-  // imported lazily to keep this module free of node:net at load time
   return s === '' ? new Uint8Array(0) : ipToBytes16(s);
 }
 
 /** 16-byte IPv4-mapped / IPv6 form of an address text. */
 export function ipToBytes16(s: string): Uint8Array {
   const out = new Uint8Array(16);
-  if (!s.includes(':')) {
-    out[10] = 0xff;
-    out[11] = 0xff;
-    const p = s.split('.');
-    for (let i = 0; i < 4; i++) out[12 + i] = Number(p[i]) & 0xff;
-    return out;
-  }
-  let text = s;
-  const tail: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.indexOf('.', lastColon) > 0) {
-    const v4 = text
-      .slice(lastColon + 1)
-      .split('.')
-      .map(Number);
-    tail.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-    text = `${text.slice(0, lastColon + 1)}0:0`;
-  }
-  const [head, rest] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const r = rest ? rest.split(':') : [];
-  const words = [...h, ...Array(Math.max(0, 8 - h.length - r.length)).fill('0'), ...r].map((w) =>
-    Number.parseInt(w, 16),
-  );
-  if (tail.length) {
-    words[6] = tail[0];
-    words[7] = tail[1];
-  }
-  for (let i = 0; i < 8; i++) {
-    out[i * 2] = (words[i] >> 8) & 0xff;
-    out[i * 2 + 1] = words[i] & 0xff;
-  }
+  writeIp16(s, out, 0);
   return out;
 }
 
