@@ -5,8 +5,8 @@
  * joining and re-encoding the strings) was nearly all of the collector's CPU on the file
  * output, most of it garbage collection.
  *
- * How: a writer generated once from the column list stores pre-quoted names and values as
- * bytes after one capacity check per row; integers are written digit by digit; datetimes
+ * How: a writer generated once from the column list stores the quoted names as literal
+ * bytes, and the values, after one capacity check per row; integers are written digit by digit; datetimes
  * reuse the text of the last second seen per column and add the milliseconds; text that
  * needs no escaping is copied by char code. Records with extra (non-canonical) fields, and
  * values out of the ordinary, go through toJsonLine / JSON.stringify themselves.
@@ -48,11 +48,39 @@ function ascii(b: Buffer, o: number, s: string): number {
 
 /** JSON of a number: digits by hand for 32-bit non-negative integers (exact arithmetic). */
 function num(b: Buffer, o: number, v: number): number {
-  if (v >= 0 && v <= 4294967295 && Math.floor(v) === v) {
+  if (v >= 0 && v <= 0x7fffffff && (v | 0) === v) {
     if (v < 10) {
       b[o] = 48 + v;
       return o + 1;
     }
+    // small integers (Smis): integer division, no floating point
+    const len =
+      v < 100
+        ? 2
+        : v < 1000
+          ? 3
+          : v < 10000
+            ? 4
+            : v < 100000
+              ? 5
+              : v < 1000000
+                ? 6
+                : v < 10000000
+                  ? 7
+                  : v < 100000000
+                    ? 8
+                    : v < 1000000000
+                      ? 9
+                      : 10;
+    let n = v;
+    for (let i = o + len - 1; i >= o; i--) {
+      const q = (n / 10) | 0;
+      b[i] = 48 + n - q * 10;
+      n = q;
+    }
+    return o + len;
+  }
+  if (v >= 0 && v <= 4294967295 && Math.floor(v) === v) {
     let n = v;
     let len = 0;
     while (n >= 1) {
@@ -78,7 +106,7 @@ const ZERO_MAC = Buffer.from('"00:00:00:00:00:00"');
 function mac(b: Buffer, o: number, v: number): number {
   // most flows carry no MAC (0): its text is a constant
   if (v === 0) {
-    b.set(ZERO_MAC, o);
+    for (let i = 0; i < ZERO_MAC.length; i++) b[o + i] = ZERO_MAC[i];
     return o + ZERO_MAC.length;
   }
   return ascii(b, o, JSON.stringify(macToString(v)));
@@ -135,8 +163,6 @@ function compile(): LineWriter {
   const texts = COLUMNS.filter((c) => c.kind === 'string' || c.kind === 'ip').map((c) => `r.${c.name}`);
   let fixed = 2; // '}' and the newline
   const body: string[] = [];
-  // the quoted names, as bytes: TypedArray.set copies them faster than char by char
-  const keys: Uint8Array[] = [];
   let first = true;
   for (const c of COLUMNS) {
     if (!/^[a-z_0-9]+$/.test(c.name)) throw new Error(`column name ${c.name} cannot be compiled`);
@@ -144,8 +170,8 @@ function compile(): LineWriter {
     first = false;
     fixed += key.length + VALUE_MAX[c.kind];
     const get = `r.${c.name}`;
-    const write = `b.set(keys[${keys.length}], o); o += ${key.length};`;
-    keys.push(Buffer.from(key));
+    // the quoted name as literal stores: a TypedArray.set per key cost more than the value
+    const write = `${[...Buffer.from(key)].map((x, i) => `b[o + ${i}] = ${x};`).join(' ')} o += ${key.length};`;
     switch (c.kind) {
       case 'datetime':
         body.push(write, `o = iso_${c.name}(b, o, ${get});`);
@@ -187,29 +213,9 @@ function compile(): LineWriter {
     out.off += out.buf.write(line, out.off, 'utf8');
     out.rows++;
   };
-  const names = [
-    'keys',
-    'slow',
-    'grow',
-    'ascii',
-    'num',
-    'u64',
-    'mac',
-    'text',
-    ...isoNames.map((n) => `iso_${n}`),
-  ];
+  const names = ['slow', 'grow', 'ascii', 'num', 'u64', 'mac', 'text', ...isoNames.map((n) => `iso_${n}`)];
   const factory = new Function(...names, src);
-  return factory(
-    keys,
-    slow,
-    grow,
-    ascii,
-    num,
-    u64,
-    mac,
-    text,
-    ...isoNames.map(() => isoWriter()),
-  ) as LineWriter;
+  return factory(slow, grow, ascii, num, u64, mac, text, ...isoNames.map(() => isoWriter())) as LineWriter;
 }
 
 /** Appends one flow as a JSON line with its newline: the bytes of toJsonLine(rec) + '\n'. */
