@@ -29,28 +29,33 @@ export function createEnricher(initial: Inventory): Enricher {
   const dst = new Uint8Array(16);
   const stats: EnrichStats = { byVni: 0, byVlan: 0, bySubnet: 0, unknownVni: 0, unassigned: 0 };
 
-  function inScopes(
-    network: Scope,
-    tenant: Scope,
-    addr: Uint8Array,
-    fam: 0 | 4 | 6,
-  ): { subnet: SubnetInfo | undefined; port: string | undefined } {
-    if (fam === 0) return { subnet: undefined, port: undefined };
-    return {
-      subnet: network.subnets.lookupBytes(addr, fam) ?? tenant.subnets.lookupBytes(addr, fam),
-      port: network.ports.lookupBytes(addr, fam) ?? tenant.ports.lookupBytes(addr, fam),
-    };
+  // results of the last scope lookup (no object per lookup: this runs for both ends of every flow)
+  let foundSubnet: SubnetInfo | undefined;
+  let foundPort: string | undefined;
+
+  function inScopes(network: Scope, tenant: Scope, addr: Uint8Array, fam: 0 | 4 | 6): void {
+    foundSubnet = undefined;
+    foundPort = undefined;
+    if (fam === 0) return;
+    foundSubnet = network.subnets.lookupBytes(addr, fam);
+    if (foundSubnet === undefined && tenant !== network) foundSubnet = tenant.subnets.lookupBytes(addr, fam);
+    // most inventories name few ports: skip the walk when a scope has none
+    if (network.ports.size > 0) foundPort = network.ports.lookupBytes(addr, fam);
+    if (foundPort === undefined && tenant !== network && tenant.ports.size > 0)
+      foundPort = tenant.ports.lookupBytes(addr, fam);
   }
 
   function fill(rec: FlowRecord, network: Scope, tenant: Scope, sf: 0 | 4 | 6, df: 0 | 4 | 6): void {
-    const s = inScopes(network, tenant, src, sf);
-    const d = inScopes(network, tenant, dst, df);
-    rec.src_subnet = s.subnet?.label ?? '';
-    rec.dst_subnet = d.subnet?.label ?? '';
-    rec.src_endpoint = s.port ?? '';
-    rec.dst_endpoint = d.port ?? '';
-    const sIn = s.subnet !== undefined && s.subnet.tenant === rec.tenant;
-    const dIn = d.subnet !== undefined && d.subnet.tenant === rec.tenant;
+    inScopes(network, tenant, src, sf);
+    const sSubnet = foundSubnet;
+    rec.src_subnet = sSubnet?.label ?? '';
+    rec.src_endpoint = foundPort ?? '';
+    inScopes(network, tenant, dst, df);
+    const dSubnet = foundSubnet;
+    rec.dst_subnet = dSubnet?.label ?? '';
+    rec.dst_endpoint = foundPort ?? '';
+    const sIn = sSubnet !== undefined && sSubnet.tenant === rec.tenant;
+    const dIn = dSubnet !== undefined && dSubnet.tenant === rec.tenant;
     rec.traffic_class = sIn && dIn ? 'east-west' : 'north-south';
   }
 
