@@ -15,8 +15,10 @@ import type { Logger } from 'pino';
 import { UserError } from '../../cli/errors.ts';
 import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
 import type { ClickHouseConfig } from '../../storage/src/config.ts';
+import { checkStored, insertQueryId } from '../../storage/src/flow-batches.ts';
+import { FlowRowsFormatError } from '../../storage/src/flow-rowbinary.ts';
 import { migrate } from '../../storage/src/migrations.ts';
-import { FLOW_INSERT_COLUMNS } from '../../storage/src/rowbinary.ts';
+import { FLOW_INSERT_COLUMNS, FLOW_SCHEMA_COLUMNS } from '../../storage/src/rowbinary.ts';
 import { createBatcher } from './batcher.ts';
 import type { CollectorConfig } from './config.ts';
 import { emptyInventory, type Inventory } from './enrich/inventory.ts';
@@ -382,9 +384,25 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           );
         sink = createClickHouseSink(
           {
-            insert: async (parts) => {
+            columns: FLOW_INSERT_COLUMNS,
+            legacyColumns: FLOW_SCHEMA_COLUMNS,
+            insert: async (parts, _rows, columns) => {
               if (!ch) throw new Error('not connected');
-              await ch.insertRowBinary(flowsTable(), FLOW_INSERT_COLUMNS, Readable.from(parts));
+              // rows with batch ids get a query_id from the first one: the stored check can
+              // see the attempt while it runs, and ClickHouse refuses a second one meanwhile
+              const queryId = columns === FLOW_INSERT_COLUMNS ? insertQueryId(parts) : undefined;
+              await ch.insertRowBinary(flowsTable(), columns, Readable.from(parts), { queryId });
+            },
+            check: async (parts, rows, columns) => {
+              if (!ch) throw new Error('not connected');
+              if (columns !== FLOW_INSERT_COLUMNS) return undefined;
+              try {
+                return await checkStored(ch, flowsTable(), parts);
+              } catch (err) {
+                if (!(err instanceof FlowRowsFormatError)) throw err;
+                log.error({ rows, err: err.message }, 'batch rows cannot be read back: inserted unchecked');
+                return undefined;
+              }
             },
             probe: connect,
             spool,
@@ -400,6 +418,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
               insertFailed: () => metrics.insertFailures.inc(),
               dropped: (rows) => metrics.dropped.inc({ stage: 'spool' }, rows),
               spooled: (rows) => metrics.spooledRows.inc(rows),
+              alreadyStored: (rows) => metrics.alreadyStoredRows.inc(rows),
             },
           },
           up,

@@ -115,6 +115,11 @@ export function createCollectorMetrics() {
       help: 'rows written to the on-disk spool',
       ...r,
     }),
+    alreadyStoredRows: new Counter({
+      name: 'vxflow_collector_already_stored_rows_total',
+      help: 'rows of batches sent again (after a failed insert, or from the spool) that ClickHouse already held, so were not inserted twice',
+      ...r,
+    }),
     spoolBytes: new Gauge({ name: 'vxflow_collector_spool_bytes', help: 'bytes waiting in the spool', ...r }),
     spoolBatches: new Gauge({
       name: 'vxflow_collector_spool_batches',

@@ -17,7 +17,13 @@ export interface ClickHouse {
   versionNumber: number;
   query<T = Record<string, unknown>>(sql: string, settings?: Record<string, string | number>): Promise<T[]>;
   command(sql: string): Promise<void>;
-  insertRowBinary(table: string, columns: string, body: Buffer | Readable): Promise<void>;
+  /** queryId: the insert's query_id (a second query with the id of one still running is refused) */
+  insertRowBinary(
+    table: string,
+    columns: string,
+    body: Buffer | Readable,
+    opts?: { queryId?: string },
+  ): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
   client: ClickHouseClient;
@@ -115,12 +121,13 @@ export async function connectClickHouse(
         throw wrap(err, sql);
       }
     },
-    async insertRowBinary(table: string, columns: string, body: Buffer | Readable): Promise<void> {
+    async insertRowBinary(table, columns, body, opts = {}): Promise<void> {
       const sql = `INSERT INTO ${table} (${columns}) FORMAT RowBinary`;
       try {
         const res = await client.exec({
           query: sql,
           values: Buffer.isBuffer(body) ? Readable.from([body]) : body,
+          ...(opts.queryId ? { query_id: opts.queryId } : {}),
         });
         // drain the (empty) response so the socket returns to the pool
         for await (const _ of res.stream) {

@@ -8,7 +8,7 @@ import {
   ROLLUPS,
   SORT_KEY,
 } from './ddl.ts';
-import { CLICKHOUSE_TYPE, FLOW_INSERT_COLUMNS } from './rowbinary.ts';
+import { CLICKHOUSE_TYPE, FLOW_INSERT_COLUMNS, FLOW_SCHEMA_COLUMNS, STORAGE_COLUMNS } from './rowbinary.ts';
 
 /** Parses "name Type" lines out of a CREATE TABLE statement. */
 function columnsOf(ddl: string): [string, string][] {
@@ -17,8 +17,12 @@ function columnsOf(ddl: string): [string, string][] {
 }
 
 describe('DDL generated from the flow schema', () => {
-  it('flows has every schema column, in order, with its ClickHouse type', () => {
-    expect(columnsOf(createFlowsTable('db'))).toEqual(COLUMNS.map((c) => [c.name, CLICKHOUSE_TYPE[c.kind]]));
+  it('flows has every schema column, in order, with its ClickHouse type, then the storage-only batch_id', () => {
+    expect(columnsOf(createFlowsTable('db'))).toEqual([
+      ...COLUMNS.map((c) => [c.name, CLICKHOUSE_TYPE[c.kind]]),
+      ['batch_id', 'UInt64'],
+    ]);
+    expect(STORAGE_COLUMNS.map((c) => c.name)).toEqual(['batch_id']);
   });
 
   it('orders flows by the schema sort keys and partitions by day', () => {
@@ -39,8 +43,11 @@ describe('DDL generated from the flow schema', () => {
     }
   });
 
-  it('the insert column list and the zero record follow the schema', () => {
-    expect(FLOW_INSERT_COLUMNS.split(', ')).toEqual(COLUMN_NAMES);
+  it('the insert column list (batch_id first) and the zero record follow the schema', () => {
+    expect(FLOW_INSERT_COLUMNS.split(', ')).toEqual(['batch_id', ...COLUMN_NAMES]);
+    expect(FLOW_SCHEMA_COLUMNS.split(', ')).toEqual(COLUMN_NAMES);
+    // storage-only: not a field of the flow record (so not in JSON, protobuf or the API)
+    expect(COLUMN_NAMES).not.toContain('batch_id');
     expect(Object.keys(emptyFlow())).toEqual(COLUMN_NAMES);
   });
 });

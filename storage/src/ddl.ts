@@ -5,7 +5,7 @@
  * views TO a table; no TTL, no LowCardinality, no IPv6 type, no codecs).
  */
 import { COLUMNS, type Column } from '../../protocol/src/schema/columns.ts';
-import { CLICKHOUSE_TYPE } from './rowbinary.ts';
+import { CLICKHOUSE_TYPE, STORAGE_COLUMNS } from './rowbinary.ts';
 
 export interface Rollup {
   table: string;
@@ -48,8 +48,12 @@ export const ROLLUP_MEASURES = [
   { name: 'flows', type: 'UInt64', expr: 'count()' },
 ] as const;
 
+/** flows: every schema column in schema order, then the storage-only columns (batch_id). */
 export function createFlowsTable(db: string): string {
-  const cols = COLUMNS.map((c) => `  ${c.name} ${columnType(c)}`).join(',\n');
+  const cols = [
+    ...COLUMNS.map((c) => `  ${c.name} ${columnType(c)}`),
+    ...STORAGE_COLUMNS.map((c) => `  ${c.name} ${c.type}`),
+  ].join(',\n');
   return `CREATE TABLE IF NOT EXISTS ${db}.flows (\n${cols}\n) ENGINE = MergeTree\nPARTITION BY toYYYYMMDD(time_received)\nORDER BY (${SORT_KEY.join(', ')})`;
 }
 

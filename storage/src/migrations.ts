@@ -1,9 +1,11 @@
 /**
  * Schema migrations: the only place that issues DDL. Versioned (table
- * `schema_migrations`), idempotent (every statement is IF NOT EXISTS, and applied versions
- * are skipped), and run automatically at start by every part that uses the database.
- * After the versioned steps, columns that the schema gained since the flows table was
- * created are added, so adding a field stays one edit.
+ * `schema_migrations`), idempotent (every statement is IF NOT EXISTS or checks first, and
+ * applied versions are skipped), and run automatically at start by every part that uses
+ * the database. After the versioned steps, columns that the schema gained since the flows
+ * table was created are added, so adding a field stays one edit. Storage-only columns
+ * (rowbinary.ts, STORAGE_COLUMNS) are not schema fields: each comes with its own
+ * versioned step.
  */
 import { COLUMNS } from '../../protocol/src/schema/columns.ts';
 import type { ClickHouse } from './clickhouse.ts';
@@ -15,12 +17,23 @@ import {
   createRollupView,
   ROLLUPS,
 } from './ddl.ts';
+import { STORAGE_COLUMNS } from './rowbinary.ts';
 import { ident, sql } from './sql.ts';
 
 export interface Migration {
   version: number;
   name: string;
   statements: (db: string) => string[];
+  /** a step that has to look before it acts (18.16 has no ADD COLUMN IF NOT EXISTS) */
+  run?: (ch: ClickHouse, db: string) => Promise<void>;
+}
+
+/** Column names of a table, as the server has them. */
+async function columnsOf(ch: ClickHouse, db: string, table: string): Promise<Set<string>> {
+  const rows = await ch.query<{ name: string }>(
+    sql`SELECT name FROM system.columns WHERE database = ${db} AND table = ${table}`,
+  );
+  return new Set(rows.map((r) => r.name));
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -32,6 +45,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ...ROLLUPS.flatMap((r) => [createRollupTable(db, r), createRollupView(db, r)]),
       createExportersTable(db),
     ],
+  },
+  {
+    version: 2,
+    name: 'flows.batch_id: the insert chunk identity that lets the collector skip replays already stored',
+    statements: () => [],
+    // new tables have it from createFlowsTable; older ones get it here (existing rows read 0).
+    // The rollup views select named columns, so they do not see it.
+    run: async (ch, db) => {
+      const have = await columnsOf(ch, db, 'flows');
+      for (const c of STORAGE_COLUMNS)
+        if (!have.has(c.name)) await ch.command(`ALTER TABLE ${db}.flows ADD COLUMN ${c.name} ${c.type}`);
+    },
   },
 ];
 
@@ -61,18 +86,13 @@ export async function migrate(
     if (done.has(m.version)) continue;
     log(`migration ${m.version}: ${m.name}`);
     for (const stmt of m.statements(dbName)) await ch.command(stmt);
+    await m.run?.(ch, dbName);
     await ch.command(
       sql`INSERT INTO ${db}.schema_migrations (version, name, applied_at) VALUES (${m.version}, ${m.name}, now())`,
     );
     applied.push(m.version);
   }
-  const existing = new Set(
-    (
-      await ch.query<{ name: string }>(
-        sql`SELECT name FROM system.columns WHERE database = ${dbName} AND table = 'flows'`,
-      )
-    ).map((r) => r.name),
-  );
+  const existing = await columnsOf(ch, dbName, 'flows');
   const addedColumns: string[] = [];
   for (const c of COLUMNS) {
     if (existing.has(c.name)) continue;

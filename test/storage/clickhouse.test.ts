@@ -19,7 +19,10 @@ describe('ClickHouse schema on a real server', () => {
     const cols = await db().query<{ name: string; type: string }>(
       sql`SELECT name, type FROM system.columns WHERE database = ${db().database} AND table = 'flows'`,
     );
-    expect(cols.map((c) => [c.name, c.type])).toEqual(COLUMNS.map((c) => [c.name, columnType(c)]));
+    expect(cols.map((c) => [c.name, c.type])).toEqual([
+      ...COLUMNS.map((c) => [c.name, columnType(c)]),
+      ['batch_id', 'UInt64'],
+    ]);
   });
 
   it('migrations are idempotent: a second run changes nothing', async () => {

@@ -4,20 +4,56 @@
  * memory; the rest, and everything while ClickHouse is down or the spool is not empty, go to
  * the on-disk spool, which is replayed oldest first once ClickHouse answers again.
  *
- * Guarantee (stated honestly): every batch is inserted at least once, and exactly once
- * unless the process dies (SIGKILL, power loss) in the moment between ClickHouse
- * acknowledging a spooled batch and the unlink of its file, or an insert times out after
- * ClickHouse in fact stored it. Replayed batches are byte-identical to the first attempt,
- * so on a Replicated*MergeTree table (insert_deduplicate, on by default there) ClickHouse
- * drops the repeat by block checksum; plain MergeTree (18.16's embedded default) has no
- * such deduplication and would keep the duplicate.
+ * Exactly once, on plain MergeTree too (which has no insert deduplication): every row
+ * carries its chunk's batch_id, so before a batch that may already be stored is sent again,
+ * the sink asks ClickHouse what of it is there (storage/src/flow-batches.ts) and sends only
+ * the rest. That check runs for every batch taken from the spool, which covers both ways a
+ * batch used to be stored twice: an insert that failed (timeout, connection lost, error)
+ * after the request went out goes to the spool and is checked before its replay; and a
+ * spooled batch whose insert ClickHouse acknowledged just before the process died is still
+ * in the spool at the next start, and is found stored. An earlier attempt still running in
+ * ClickHouse (seen in system.processes by its query_id) is waited for, not raced.
+ *
+ * What is guaranteed (stated honestly):
+ * - A batch whose rows lie in one partition (one day) and that ClickHouse takes as one block
+ *   (at most max_insert_block_size rows, 1 048 576 by default; batchMaxRows defaults to
+ *   200 000) is stored whole or not at all; the check tells which, and it is sent again
+ *   only when absent.
+ * - A batch spanning two days is two parts, one per partition, and ClickHouse can store one
+ *   without the other (an error or crash between the two); a body cut short by a lost
+ *   connection is stored as far as it got when the cut falls between rows. Either way, for
+ *   each (chunk, partition) what is stored is a prefix of its rows, so the check finds
+ *   exactly which rows are missing and the replay sends only those: exactly once too.
+ * - Not covered: an earlier attempt that ClickHouse has received but not yet registered in
+ *   system.processes (18.16 lists an HTTP insert only after reading about the first megabyte
+ *   of its body; a request can also wait in the server's connection queue) and that it
+ *   stores only after the check: that batch is stored twice. The check runs no sooner than
+ *   retryMs after the failure, through a server that answered a ping in between, so this
+ *   takes a server that holds a request for longer than that without starting it. Rows
+ *   stored with a failing rollup view: the raw table has them, so they are not sent again,
+ *   and the rollups miss them. Spool files written before batch_id existed
+ *   (`<seq>-<rows>.rowbinary`) have no identity: they are replayed unchecked, at least
+ *   once, as before.
+ * - SIGKILL (or power loss) still loses what is only in memory: rows not yet batched, the
+ *   batches queued here (up to memoryBatches), and the one in flight unless it reached
+ *   ClickHouse. What is in the spool survives and is checked as above.
  */
 
-import type { Spool } from './spool.ts';
+import type { StoredCheck } from '../../../storage/src/flow-batches.ts';
+import type { Spool, SpooledBatch } from './spool.ts';
 
 export interface SinkDeps {
+  /** the insert column list of the batches submitted now (kept with them in the spool) */
+  columns: string;
+  /** the insert column list of spool files that have none (written before batch_id) */
+  legacyColumns: string;
   /** one batch: its RowBinary chunks in order */
-  insert(parts: readonly Buffer[], rows: number): Promise<void>;
+  insert(parts: readonly Buffer[], rows: number, columns: string): Promise<void>;
+  /**
+   * What ClickHouse already holds of a batch that may have been stored; undefined when it
+   * cannot tell (rows without batch ids): the batch is then inserted as it is.
+   */
+  check(parts: readonly Buffer[], rows: number, columns: string): Promise<StoredCheck | undefined>;
   /** true when ClickHouse answers (and is ready to take inserts) */
   probe(): Promise<boolean>;
   spool: Spool;
@@ -33,6 +69,8 @@ export interface SinkDeps {
     insertFailed(): void;
     dropped(rows: number): void;
     spooled(rows: number): void;
+    /** rows of a batch sent again that ClickHouse already held (not inserted twice) */
+    alreadyStored(rows: number): void;
   };
 }
 
@@ -48,6 +86,7 @@ export interface Sink {
 interface Batch {
   parts: Buffer[];
   rows: number;
+  columns: string;
 }
 
 export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
@@ -55,6 +94,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
   let up = startUp;
   let busy = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  let waitTimer: NodeJS.Timeout | undefined;
   let spoolFullLogged = false;
   let pendingPuts: Promise<unknown> = Promise.resolve();
   let stopped = false;
@@ -64,7 +104,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
   function toSpool(b: Batch): void {
     // chained so spool files keep submission order
     pendingPuts = pendingPuts
-      .then(() => deps.spool.put(b.parts.length === 1 ? b.parts[0] : Buffer.concat(b.parts), b.rows))
+      .then(() => deps.spool.put(b.parts, b.rows, b.columns))
       .then(
         (ok) => {
           if (ok) {
@@ -122,13 +162,64 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
   async function insert(b: Batch): Promise<boolean> {
     const t0 = process.hrtime.bigint();
     try {
-      await deps.insert(b.parts, b.rows);
+      await deps.insert(b.parts, b.rows, b.columns);
       deps.metrics.inserted(b.rows, Number(process.hrtime.bigint() - t0) / 1e9);
       return true;
     } catch (err) {
       lastError = err;
       return false;
     }
+  }
+
+  /**
+   * Sends a spooled batch, minus what ClickHouse already holds of it. 'done': the file can
+   * go; 'down': ClickHouse failed (gone down); 'wait': an earlier attempt is still running.
+   */
+  async function replay(b: Batch, file: SpooledBatch): Promise<'done' | 'down' | 'wait'> {
+    let found: StoredCheck | undefined;
+    try {
+      found = await deps.check(b.parts, b.rows, b.columns);
+    } catch (err) {
+      // cannot tell what is stored: never insert blind, try again once ClickHouse answers
+      goDown(err);
+      return 'down';
+    }
+    let send = b;
+    switch (found?.state) {
+      case 'running':
+        deps.log.info(
+          { file: file.file, queryIds: found.queryIds },
+          'an earlier insert of this spooled batch is still running in ClickHouse: waiting for it',
+        );
+        return 'wait';
+      case 'stored':
+        deps.metrics.alreadyStored(b.rows);
+        deps.log.info(
+          { file: file.file, rows: b.rows },
+          'spooled batch is already in ClickHouse (an earlier attempt was stored): not inserting it again',
+        );
+        return 'done';
+      case 'partial':
+        deps.metrics.alreadyStored(found.stored);
+        deps.log.warn(
+          { file: file.file, rows: b.rows, stored: found.stored, sending: found.restRows },
+          'spooled batch is partly in ClickHouse (an earlier attempt was cut short): inserting only the missing rows',
+        );
+        send = { parts: found.rest, rows: found.restRows, columns: b.columns };
+        break;
+      case undefined:
+        if (b.columns === deps.legacyColumns)
+          deps.log.warn(
+            { file: file.file, rows: b.rows },
+            'spool file from before batch ids: replayed without the already-stored check',
+          );
+        break;
+    }
+    if (!(await insert(send))) {
+      goDown(lastError);
+      return 'down';
+    }
+    return 'done';
   }
 
   async function pump(): Promise<void> {
@@ -139,11 +230,29 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
         await pendingPuts;
         const spooled = deps.spool.oldest();
         if (spooled) {
-          const body = await deps.spool.read(spooled);
-          if (!(await insert({ parts: [body], rows: spooled.rows }))) {
-            goDown(lastError);
+          let read: Awaited<ReturnType<Spool['read']>>;
+          try {
+            read = await deps.spool.read(spooled);
+          } catch (err) {
+            deps.metrics.dropped(spooled.rows);
+            deps.log.error(
+              { file: spooled.file, err: (err as Error).message },
+              'unreadable spool file: set aside as .bad, replay goes on',
+            );
+            await deps.spool.quarantine(spooled);
+            continue;
+          }
+          const b = { parts: [read.body], rows: spooled.rows, columns: read.columns ?? deps.legacyColumns };
+          const r = await replay(b, spooled);
+          if (r === 'wait') {
+            if (!stopped && !waitTimer)
+              waitTimer = setTimeout(() => {
+                waitTimer = undefined;
+                void pump();
+              }, deps.retryMs);
             break;
           }
+          if (r === 'down') break;
           await deps.spool.remove(spooled);
           if (deps.spool.batches === 0) deps.log.info({}, 'spool replayed: back to direct inserts');
           continue;
@@ -152,6 +261,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
         const next = queue.shift();
         if (!next) break;
         if (!(await insert(next))) {
+          // the request may have reached ClickHouse: the spool replay checks before sending again
           toSpool(next);
           goDown(lastError);
           break;
@@ -163,6 +273,8 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
   }
 
   if (!up) scheduleRetry();
+  // batches spooled by the last run go as soon as ClickHouse answers, not with the next batch
+  else if (deps.spool.batches > 0) void pump();
 
   return {
     get up() {
@@ -172,7 +284,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
       return queue.reduce((n, b) => n + b.rows, 0);
     },
     submit(parts, rows) {
-      const b = { parts, rows };
+      const b = { parts, rows, columns: deps.columns };
       if (!up || deps.spool.batches > 0 || queue.length >= deps.memoryBatches) toSpool(b);
       else queue.push(b);
       void pump();
@@ -193,6 +305,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
     stop() {
       stopped = true;
       if (retryTimer) clearTimeout(retryTimer);
+      if (waitTimer) clearTimeout(waitTimer);
     },
   };
 }

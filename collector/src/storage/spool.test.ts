@@ -16,21 +16,55 @@ const dir = () => {
 };
 
 describe('spool', () => {
+  const COLS = 'batch_id, a, b';
+  const HEADER = `vxflow-spool 2 columns=${COLS}\n`.length;
   it('keeps batches in order across a reopen, refuses past its bound, drops half-written files', async () => {
     const d = dir();
-    const s = openSpool(d, 100);
-    expect(await s.put(Buffer.alloc(40, 1), 4)).toBe(true);
-    expect(await s.put(Buffer.alloc(40, 2), 5)).toBe(true);
-    expect(await s.put(Buffer.alloc(40, 3), 6)).toBe(false);
-    writeFileSync(join(d, '0000000000000099-1.rowbinary.tmp'), 'half');
-    const again = openSpool(d, 100);
-    expect([again.batches, again.rows, again.bytes]).toEqual([2, 9, 80]);
+    const max = 2 * (40 + HEADER) + 10;
+    const s = openSpool(d, max);
+    expect(await s.put([Buffer.alloc(15, 1), Buffer.alloc(25, 1)], 4, COLS)).toBe(true);
+    expect(await s.put([Buffer.alloc(40, 2)], 5, COLS)).toBe(true);
+    expect(await s.put([Buffer.alloc(40, 3)], 6, COLS)).toBe(false);
+    writeFileSync(join(d, '0000000000000099-1.v2.rowbinary.tmp'), 'half');
+    const again = openSpool(d, max);
+    expect([again.batches, again.rows, again.bytes]).toEqual([2, 9, 2 * (40 + HEADER)]);
     expect(readdirSync(d).some((f) => f.endsWith('.tmp'))).toBe(false);
     const first = again.oldest()!;
-    expect((await again.read(first))[0]).toBe(1);
+    const r = await again.read(first);
+    expect(r.columns).toBe(COLS);
+    expect(r.body).toEqual(Buffer.alloc(40, 1));
     await again.remove(first);
-    expect((await again.read(again.oldest()!))[0]).toBe(2);
-    expect(await again.put(Buffer.alloc(40, 4), 1)).toBe(true);
+    expect((await again.read(again.oldest()!)).body[0]).toBe(2);
+    expect(await again.put([Buffer.alloc(40, 4)], 1, COLS)).toBe(true);
+  });
+
+  it('still reads files from before the header (bare bodies), in order with new ones', async () => {
+    const d = dir();
+    writeFileSync(join(d, '0000000000000007-3.rowbinary'), Buffer.alloc(30, 7));
+    const s = openSpool(d, 1 << 20);
+    expect(await s.put([Buffer.alloc(10, 8)], 2, COLS)).toBe(true);
+    expect(readdirSync(d).sort()).toEqual([
+      '0000000000000007-3.rowbinary',
+      '0000000000000008-2.v2.rowbinary',
+    ]);
+    const old = s.oldest()!;
+    expect(old.format).toBe(1);
+    expect(await s.read(old)).toEqual({ body: Buffer.alloc(30, 7), columns: undefined });
+    await s.remove(old);
+    expect((await s.read(s.oldest()!)).columns).toBe(COLS);
+  });
+
+  it('sets an unreadable file aside as .bad', async () => {
+    const d = dir();
+    writeFileSync(join(d, '0000000000000001-3.v2.rowbinary'), 'no header here');
+    const s = openSpool(d, 1 << 20);
+    const b = s.oldest()!;
+    await expect(s.read(b)).rejects.toThrow(/no spool header/);
+    await s.quarantine(b);
+    expect([s.batches, s.rows, s.bytes]).toEqual([0, 0, 0]);
+    expect(readdirSync(d)).toEqual(['0000000000000001-3.v2.rowbinary.bad']);
+    // and a reopen leaves it alone
+    expect(openSpool(d, 1 << 20).batches).toBe(0);
   });
 });
 
