@@ -17,13 +17,13 @@
  * function with a named property load per column, so V8 sees monomorphic loads instead of
  * one closure call and a keyed load per column); bytes are stored straight into a
  * Uint8Array after one capacity check per row (no Buffer.writeUInt*LE argument checks);
- * dotted-quad IPv4 text is parsed inline (no Map lookup that hashes a fresh string per
- * flow); short ASCII strings are copied by char code. Anything unusual (IPv6, non-ASCII,
+ * each address column keeps its last text and octets, and parses (protocol/src/schema/ip.ts,
+ * no allocation) only when the text changes; short ASCII strings are copied by char code. Anything unusual (IPv6, non-ASCII,
  * bigint counters, odd text) takes the canonical helpers, so the output never differs.
  */
 import { getRandomValues } from 'node:crypto';
 import { COLUMNS, type ColumnKind, type FlowRecord } from '../../protocol/src/schema/columns.ts';
-import { writeIp16 } from './rowbinary.ts';
+import { writeIp16 } from '../../protocol/src/schema/ip.ts';
 
 const FIXED_SIZE: Record<ColumnKind, number> = {
   datetime: 4,
@@ -100,41 +100,22 @@ function u64Slow(b: Buffer, o: number, v: number | bigint): void {
   }
 }
 
-/** IPv4-mapped form of canonical dotted-quad text; anything else through writeIp16. */
-function ip(b: Buffer, o: number, s: string): void {
-  const n = s.length;
-  if (n === 0) {
-    // plain stores: Buffer.fill() costs a native call, too much for 16 bytes
-    for (let i = 0; i < 16; i++) b[o + i] = 0;
-    return;
+/**
+ * An address column remembers its last text and 16 octets: the flows of one datagram share
+ * their exporter and often one end, and a string comparison costs less than a parse.
+ */
+interface IpCache {
+  key: string;
+  bytes: Uint8Array;
+}
+
+function ip(b: Buffer, o: number, s: string, c: IpCache): void {
+  const src = c.bytes;
+  if (s !== c.key) {
+    writeIp16(s, src, 0);
+    c.key = s;
   }
-  if (n <= 15) {
-    let acc = 0;
-    let digits = 0;
-    let part = 0;
-    let i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 48 && c <= 57) {
-        // a leading zero ('01') is not canonical: leave such text to the careful parser
-        if (digits === 1 && acc === 0) break;
-        acc = acc * 10 + (c - 48);
-        if (++digits > 3 || acc > 255) break;
-      } else if (c === 46 && digits > 0 && part < 3) {
-        b[o + 12 + part++] = acc;
-        acc = 0;
-        digits = 0;
-      } else break;
-    }
-    if (i === n && part === 3 && digits > 0) {
-      for (let z = 0; z < 10; z++) b[o + z] = 0;
-      b[o + 10] = 0xff;
-      b[o + 11] = 0xff;
-      b[o + 15] = acc;
-      return;
-    }
-  }
-  writeIp16(s, b, o);
+  for (let i = 0; i < 16; i++) b[o + i] = src[i];
 }
 
 /** Writes a String column (varint length, then UTF-8); returns the new offset. */
@@ -170,6 +151,7 @@ type RowWriter = (out: FlowRowBuffer, rec: FlowRecord) => void;
 /** Generates the row writer from the column list (schema order, like FLOW_INSERT_COLUMNS). */
 function compileRowWriter(): RowWriter {
   const strings = COLUMNS.filter((c) => c.kind === 'string').map((c) => `r.${c.name}`);
+  const ipCaches: IpCache[] = [];
   const lines: string[] = [
     'if (out.rows === 0) nextBatchId(out);',
     // 3 bytes per UTF-16 unit bounds any string's UTF-8 length
@@ -192,7 +174,8 @@ function compileRowWriter(): RowWriter {
         lines.push('b[o] = v; b[o + 1] = v >>> 8; b[o + 2] = v >>> 16; b[o + 3] = v >>> 24; o += 4;');
         break;
       case 'ip':
-        lines.push(`ip(b, o, ${get}); o += 16;`);
+        ipCaches.push({ key: '', bytes: new Uint8Array(16) });
+        lines.push(`ip(b, o, ${get}, ipCaches[${ipCaches.length - 1}]); o += 16;`);
         break;
       case 'u8':
         lines.push(`b[o++] = ${get};`);
@@ -228,9 +211,10 @@ function compileRowWriter(): RowWriter {
     'str',
     'u64Slow',
     'nextBatchId',
+    'ipCaches',
     `return function writeRow(out, r) {\n${lines.join('\n')}\n};`,
   );
-  return factory(grow, ip, str, u64Slow, nextBatchId) as RowWriter;
+  return factory(grow, ip, str, u64Slow, nextBatchId, ipCaches) as RowWriter;
 }
 
 /** Appends one flow row: the chunk's batch_id, then every canonical column in schema order. */

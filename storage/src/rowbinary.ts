@@ -4,9 +4,8 @@
  * address form, and the ClickHouse type of each schema column kind. The flows encoder,
  * generated from the schema, is flow-rowbinary.ts.
  */
-import { isIP } from 'node:net';
 import { COLUMNS, type ColumnKind } from '../../protocol/src/schema/columns.ts';
-import { ipToBytes16 } from '../../protocol/src/schema/protobuf.ts';
+import { writeIp16 } from '../../protocol/src/schema/ip.ts';
 
 /** A growable little-endian writer. */
 export class RowBinaryWriter {
@@ -84,28 +83,6 @@ export class RowBinaryWriter {
     this.off = 0;
     this.rows = 0;
   }
-}
-
-const ipCache = new Map<string, Buffer>();
-
-/** Writes the 16-byte form of an IP address text; unparsable text is written as zeroes. */
-export function writeIp16(s: string, out: Buffer, off: number): void {
-  if (s === '') {
-    out.fill(0, off, off + 16);
-    return;
-  }
-  let b = ipCache.get(s);
-  if (!b) {
-    b = parseIp16(s);
-    if (ipCache.size > 200_000) ipCache.clear();
-    ipCache.set(s, b);
-  }
-  b.copy(out, off);
-}
-
-export function parseIp16(s: string): Buffer {
-  // text that is not an address is stored as zeroes rather than half-parsed
-  return isIP(s) ? Buffer.from(ipToBytes16(s)) : Buffer.alloc(16);
 }
 
 /** ClickHouse type of each column kind. */
