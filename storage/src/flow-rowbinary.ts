@@ -118,8 +118,11 @@ function ip(b: Buffer, o: number, s: string, c: IpCache): void {
   for (let i = 0; i < 16; i++) b[o + i] = src[i];
 }
 
-/** Writes a String column (varint length, then UTF-8); returns the new offset. */
-function str(b: Buffer, o: number, s: string): number {
+/**
+ * Writes a String column (varint length, then UTF-8); returns the new offset. The same
+ * bytes as a protobuf length-delimited string, so the protobuf writer uses it too.
+ */
+export function writeVarintString(b: Buffer, o: number, s: string): number {
   const n = s.length;
   if (n === 0) {
     b[o] = 0;
@@ -214,7 +217,7 @@ function compileRowWriter(): RowWriter {
     'ipCaches',
     `return function writeRow(out, r) {\n${lines.join('\n')}\n};`,
   );
-  return factory(grow, ip, str, u64Slow, nextBatchId, ipCaches) as RowWriter;
+  return factory(grow, ip, writeVarintString, u64Slow, nextBatchId, ipCaches) as RowWriter;
 }
 
 /** Appends one flow row: the chunk's batch_id, then every canonical column in schema order. */

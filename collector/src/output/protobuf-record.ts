@@ -15,7 +15,7 @@
  */
 import { COLUMNS, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
 import { writeIp16 } from '../../../protocol/src/schema/ip.ts';
-import type { FlowRowBuffer } from '../../../storage/src/flow-rowbinary.ts';
+import { type FlowRowBuffer, writeVarintString as text } from '../../../storage/src/flow-rowbinary.ts';
 
 const TWO28 = 268435456;
 
@@ -67,25 +67,6 @@ function nanos(b: Buffer, o: number, ms: number): number {
   const r1 = (m - q * TWO28) * 1e6;
   const carry = Math.floor(r1 / TWO28);
   return varintSplit(b, o, q * 1e6 + carry, r1 - carry * TWO28);
-}
-
-/** A length-delimited string: ASCII copied by hand (a native call costs more for short text). */
-function text(b: Buffer, o: number, s: string): number {
-  const n = s.length;
-  if (n < 128) {
-    let i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 128) break;
-      b[o + 1 + i] = c;
-    }
-    if (i === n) {
-      b[o] = n;
-      return o + 1 + n;
-    }
-  }
-  o = varint32(b, o, Buffer.byteLength(s));
-  return o + b.write(s, o, 'utf8');
 }
 
 interface FieldCache {
