@@ -80,6 +80,7 @@ import { FLOW_INSERT_COLUMNS } from '../storage/src/rowbinary.ts';
 import { freePort, startEmbedded } from '../storage/src/server.ts';
 import { fileRecordCounter, sumCsvColumn } from './count-records.ts';
 import { type BenchContext, median } from './lib.ts';
+import { processCpuSeconds } from './proc-cpu.ts';
 
 const repo = resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -165,16 +166,6 @@ interface Tool {
   finish?: (l: Ladder, proto: Proto, rep: number) => Promise<void>;
   /** searched once: first protocol, first repeat */
   once?: boolean;
-}
-
-function cpuSecondsOf(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / 100; // utime + stime, in clock ticks
-  } catch {
-    return 0;
-  }
 }
 
 /** The receive queue (bytes) and kernel drops (datagrams) of the IPv4 UDP sockets bound to a port. */
@@ -589,7 +580,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
     const runTrial = async (tool: Tool, proto: Proto, asked: number): Promise<Trial> => {
       const r = await tool.start(proto);
       try {
-        const cpu0 = cpuSecondsOf(r.pid);
+        const cpu0 = processCpuSeconds(r.pid);
         const sent = await blast(blastBin, r.port, proto, step, asked);
         const t0 = Date.now();
         let inTime = 0;
@@ -606,7 +597,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
           await sleep(250);
         }
         const waited = (Date.now() - t0) / 1000;
-        const cpuSeconds = cpuSecondsOf(r.pid) - cpu0;
+        const cpuSeconds = processCpuSeconds(r.pid) - cpu0;
         const sock = udpSocket(r.port);
         const own = await r.diagnose?.();
         await r.stop();

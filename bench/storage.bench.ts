@@ -10,7 +10,7 @@
  * bench measures the same on its sender's synthetic flows, which compress far better.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEnricher } from '../collector/src/enrich/enrich.ts';
@@ -25,14 +25,9 @@ import { migrate } from '../storage/src/migrations.ts';
 import { FLOW_INSERT_COLUMNS } from '../storage/src/rowbinary.ts';
 import { freePort, startEmbedded } from '../storage/src/server.ts';
 import { type Bench, median } from './lib.ts';
+import { processCpuSeconds } from './proc-cpu.ts';
 
 const BATCH = 200_000;
-
-function cpuSecondsOf(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) / 100;
-}
 
 /** RowBinary batches of `total` simulated, enriched flows at `rate` flows/s of virtual time. */
 function simulatedBatches(total: number, rate: number): Buffer[] {
@@ -89,11 +84,11 @@ export default (async (ctx) => {
       const ch = await connectClickHouse({ url: server.url, database } as never);
       try {
         await migrate(ch);
-        const cpu0 = cpuSecondsOf(chPid);
+        const cpu0 = processCpuSeconds(chPid);
         const t0 = process.hrtime.bigint();
         for (const b of batches) await ch.insertRowBinary(`${database}.flows`, FLOW_INSERT_COLUMNS, b);
         const s = Number(process.hrtime.bigint() - t0) / 1e9;
-        cpus.push(((cpuSecondsOf(chPid) - cpu0) / total) * 1e6);
+        cpus.push(((processCpuSeconds(chPid) - cpu0) / total) * 1e6);
         rates.push(total / s);
         for (const t of ['flows', 'flows_1m', 'flows_5m', 'flows_1h'])
           await ch.command(`OPTIMIZE TABLE ${database}.${t} FINAL`);

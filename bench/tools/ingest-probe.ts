@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { connectClickHouse } from '../../storage/src/clickhouse.ts';
 import { freePort, startEmbedded } from '../../storage/src/server.ts';
 import { countFileRecords } from '../count-records.ts';
+import { statCpuSeconds } from '../proc-cpu.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,8 +34,7 @@ export function threadCpu(pid: number): Map<string, number> {
     try {
       const f = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
       const name = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
-      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-      const s = (Number(rest[11]) + Number(rest[12])) / 100;
+      const s = statCpuSeconds(f);
       const key = t === String(pid) ? 'main' : `${name}:${t}`;
       out.set(key, (out.get(key) ?? 0) + s);
     } catch {

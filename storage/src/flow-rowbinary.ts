@@ -83,7 +83,8 @@ export function batchIdText(hi: number, lo: number): string {
   return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
 
-function grow(out: FlowRowBuffer, need: number): void {
+/** Makes room for `need` more bytes (doubling; the written bytes are kept). */
+export function growFlowRowBuffer(out: FlowRowBuffer, need: number): void {
   let size = out.buf.length * 2;
   while (size < out.off + need) size *= 2;
   const next = Buffer.allocUnsafeSlow(size);
@@ -217,7 +218,7 @@ function compileRowWriter(): RowWriter {
     'ipCaches',
     `return function writeRow(out, r) {\n${lines.join('\n')}\n};`,
   );
-  return factory(grow, ip, writeVarintString, u64Slow, nextBatchId, ipCaches) as RowWriter;
+  return factory(growFlowRowBuffer, ip, writeVarintString, u64Slow, nextBatchId, ipCaches) as RowWriter;
 }
 
 /** Appends one flow row: the chunk's batch_id, then every canonical column in schema order. */

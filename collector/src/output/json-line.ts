@@ -13,7 +13,7 @@
  */
 import { COLUMNS, type ColumnKind, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
 import { macToString, toJsonLine } from '../../../protocol/src/schema/json.ts';
-import type { FlowRowBuffer } from '../../../storage/src/flow-rowbinary.ts';
+import { type FlowRowBuffer, growFlowRowBuffer } from '../../../storage/src/flow-rowbinary.ts';
 
 /** Years 1970..9999: what toISOString writes as YYYY-MM-DDTHH:MM:SS.mmmZ. */
 const MAX_PLAIN_ISO_MS = 253_402_300_799_999;
@@ -31,14 +31,6 @@ const VALUE_MAX: Record<ColumnKind, number> = {
   u64: 30,
   string: 2,
 };
-
-function grow(out: FlowRowBuffer, need: number): void {
-  let size = out.buf.length * 2;
-  while (size < out.off + need) size *= 2;
-  const next = Buffer.allocUnsafeSlow(size);
-  out.buf.copy(next, 0, 0, out.off);
-  out.buf = next;
-}
 
 /** Copies text known to be ASCII. */
 function ascii(b: Buffer, o: number, s: string): number {
@@ -209,13 +201,22 @@ function compile(): LineWriter {
   const slow = (out: FlowRowBuffer, r: FlowRecord) => {
     const line = `${toJsonLine(r)}\n`;
     const need = Buffer.byteLength(line);
-    if (out.off + need > out.buf.length) grow(out, need);
+    if (out.off + need > out.buf.length) growFlowRowBuffer(out, need);
     out.off += out.buf.write(line, out.off, 'utf8');
     out.rows++;
   };
   const names = ['slow', 'grow', 'ascii', 'num', 'u64', 'mac', 'text', ...isoNames.map((n) => `iso_${n}`)];
   const factory = new Function(...names, src);
-  return factory(slow, grow, ascii, num, u64, mac, text, ...isoNames.map(() => isoWriter())) as LineWriter;
+  return factory(
+    slow,
+    growFlowRowBuffer,
+    ascii,
+    num,
+    u64,
+    mac,
+    text,
+    ...isoNames.map(() => isoWriter()),
+  ) as LineWriter;
 }
 
 /** Appends one flow as a JSON line with its newline: the bytes of toJsonLine(rec) + '\n'. */

@@ -15,7 +15,11 @@
  */
 import { COLUMNS, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
 import { writeIp16 } from '../../../protocol/src/schema/ip.ts';
-import { type FlowRowBuffer, writeVarintString as text } from '../../../storage/src/flow-rowbinary.ts';
+import {
+  type FlowRowBuffer,
+  growFlowRowBuffer,
+  writeVarintString as text,
+} from '../../../storage/src/flow-rowbinary.ts';
 
 const TWO28 = 268435456;
 
@@ -176,21 +180,13 @@ function compile(): { write: MessageWriter; bound: (r: FlowRecord) => number } {
 
 const { write: writeMessage, bound: messageBound } = compile();
 
-function grow(out: FlowRowBuffer, need: number): void {
-  let size = out.buf.length * 2;
-  while (size < out.off + need) size *= 2;
-  const next = Buffer.allocUnsafeSlow(size);
-  out.buf.copy(next, 0, 0, out.off);
-  out.buf = next;
-}
-
 /** Octets reserved for the next length prefix: what the previous message needed. */
 let prefixGuess = 1;
 
 /** Appends one length-delimited FlowMessage. */
 export function writeProtobufRecord(out: FlowRowBuffer, rec: FlowRecord): void {
   const need = messageBound(rec);
-  if (out.off + need > out.buf.length) grow(out, need);
+  if (out.off + need > out.buf.length) growFlowRowBuffer(out, need);
   const b = out.buf;
   const start = out.off + prefixGuess;
   const len = writeMessage(b, start, rec) - start;
