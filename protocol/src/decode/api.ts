@@ -29,6 +29,15 @@ export interface DecoderOptions {
   maxFieldsPerTemplate?: number;
   /** exporters (address + domain) tracked (default 10 000) */
   maxDomains?: number;
+  /** observation domains one exporter address may have (default: maxDomains) */
+  maxDomainsPerExporter?: number;
+  /** templates kept in all (default: no bound beyond the per-domain ones) */
+  maxTemplates?: number;
+  /** templates one exporter address may have over all its domains (default: maxTemplates) */
+  maxTemplatesPerExporter?: number;
+  /** data sets held for one exporter address / one domain (default: no bound beyond maxHeldSets); beyond, new ones are refused as held-overflow */
+  maxHeldSetsPerExporter?: number;
+  maxHeldSetsPerDomain?: number;
   /** data sets held while their template has not arrived (default 10 000 in all) */
   maxHeldSets?: number;
   /** how long a held data set waits for its template (default 60 000 ms) */
@@ -86,8 +95,12 @@ export interface FlowDecoder {
   ): PacketSummary;
   /** counters by error kind, and totals, since creation */
   readonly stats: Readonly<Record<DecodeErrorKind | 'packets' | 'records' | 'templates' | 'held', number>>;
-  /** every template currently known */
+  /** every template currently known (allocates one object per template: not for the hot path) */
   templates(): TemplateInfo[];
+  /** templates known for one exporter and domain, in constant time */
+  templateCount(exporter: string, version: number, observationDomain: number): number;
+  /** drops everything known about one exporter address (its domains, templates, held data) */
+  forgetExporter(exporter: string): void;
   /** sampling rates learnt from options data: `${exporter}/${domain}/${samplerId}` to rate */
   samplingRates(): Record<string, number>;
   /** drops held data older than maxHeldAgeMs (counted as held-expired); call now and then */

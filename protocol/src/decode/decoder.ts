@@ -39,8 +39,16 @@ interface Template extends TemplateDef {
   lastSeenMs: number;
 }
 
+/** What one exporter address holds in all its domains, for the per-exporter limits. */
+interface ExporterUse {
+  domains: number;
+  templates: number;
+  held: number;
+}
+
 interface Domain extends DomainState {
   readonly templates: Map<number, Template>;
+  readonly use: ExporterUse;
 }
 
 interface HeldSet {
@@ -83,6 +91,14 @@ function newContext(): HeaderContext {
 
 export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
   const cfg = { ...DEFAULTS, ...options };
+  // the per-exporter and global bounds default to what the other limits already allow
+  const maxDomainsPerExporter = options.maxDomainsPerExporter ?? cfg.maxDomains;
+  const maxTemplates = options.maxTemplates ?? Number.POSITIVE_INFINITY;
+  const maxTemplatesPerExporter = options.maxTemplatesPerExporter ?? maxTemplates;
+  const maxHeldSetsPerExporter = options.maxHeldSetsPerExporter ?? Number.POSITIVE_INFINITY;
+  const maxHeldSetsPerDomain = options.maxHeldSetsPerDomain ?? maxHeldSetsPerExporter;
+  const uses = new Map<string, ExporterUse>();
+  let templateTotal = 0;
   const compileOpts = { keepExtra: cfg.keepExtra };
   const limits = { maxFieldsPerTemplate: cfg.maxFieldsPerTemplate };
   const stats = {} as Record<StatKey, number>;
@@ -132,7 +148,24 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
     let st = domains.get(key);
     if (st) return st;
     if (domains.size >= cfg.maxDomains) return null;
-    st = { key, exporter, version, domain, rates: new Map(), initMs: 0, heldCount: 0, templates: new Map() };
+    let use = uses.get(exporter);
+    if (use && use.domains >= maxDomainsPerExporter) return null;
+    if (!use) {
+      use = { domains: 0, templates: 0, held: 0 };
+      uses.set(exporter, use);
+    }
+    use.domains++;
+    st = {
+      key,
+      exporter,
+      version,
+      domain,
+      rates: new Map(),
+      initMs: 0,
+      heldCount: 0,
+      templates: new Map(),
+      use,
+    };
     domains.set(key, st);
     return st;
   }
@@ -143,9 +176,17 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
     if (existing && existing.signature === signature) {
       existing.lastSeenMs = nowMs;
     } else {
-      if (!existing && st.templates.size >= cfg.maxTemplatesPerDomain) {
-        err('template-limit');
-        return;
+      if (!existing) {
+        if (
+          st.templates.size >= cfg.maxTemplatesPerDomain ||
+          st.use.templates >= maxTemplatesPerExporter ||
+          templateTotal >= maxTemplates
+        ) {
+          err('template-limit');
+          return;
+        }
+        st.use.templates++;
+        templateTotal++;
       }
       // a new definition for a known id replaces the old one (RFC 3954 §7, RFC 7011 §8.4)
       st.templates.set(def.templateId, makeTemplate(st.version, def, nowMs));
@@ -182,6 +223,7 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
     if (x.alive) {
       x.alive = false;
       x.st.heldCount--;
+      x.st.use.held--;
       heldLive--;
       heldBytes -= x.data.length;
       err(kind);
@@ -206,6 +248,11 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
       err('template-missing');
       return;
     }
+    // one exporter (or domain) may not push everyone else's held data out
+    if (st.heldCount >= maxHeldSetsPerDomain || st.use.held >= maxHeldSetsPerExporter) {
+      err('held-overflow');
+      return;
+    }
     while (heldLive > 0 && (heldLive >= cfg.maxHeldSets || heldBytes + size > cfg.maxHeldBytes))
       dropHead('held-overflow');
     compactHeld();
@@ -219,6 +266,7 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
       alive: true,
     });
     st.heldCount++;
+    st.use.held++;
     heldLive++;
     heldBytes += size;
     stats.held++;
@@ -233,6 +281,7 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
       if (!x.alive || x.st !== st || x.templateId !== templateId) continue;
       x.alive = false;
       st.heldCount--;
+      st.use.held--;
       heldLive--;
       heldBytes -= x.data.length;
       hh.exporter = st.exporter;
@@ -452,6 +501,29 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
       const out: TemplateInfo[] = [];
       for (const st of domains.values()) for (const t of st.templates.values()) out.push(templateInfo(st, t));
       return out;
+    },
+    templateCount(exporter, version, observationDomain) {
+      return domains.get(domainKey(exporter, version, observationDomain))?.templates.size ?? 0;
+    },
+    forgetExporter(exporter) {
+      const use = uses.get(exporter);
+      if (!use) return;
+      if (use.held > 0) {
+        for (let i = heldHead; i < held.length; i++) {
+          const x = held[i];
+          if (!x.alive || x.st.use !== use) continue;
+          x.alive = false;
+          heldLive--;
+          heldBytes -= x.data.length;
+        }
+        compactHeld();
+      }
+      for (const [key, st] of domains)
+        if (st.use === use) {
+          templateTotal -= st.templates.size;
+          domains.delete(key);
+        }
+      uses.delete(exporter);
     },
     samplingRates() {
       const out: Record<string, number> = {};
