@@ -17,6 +17,13 @@ import {
   createRollupView,
   ROLLUPS,
 } from './ddl.ts';
+import {
+  createAuditTable,
+  createInventoryTable,
+  createSessionsTable,
+  createTokensTable,
+  createTokenUsageTable,
+} from './app-tables.ts';
 import { STORAGE_COLUMNS } from './rowbinary.ts';
 import { ident, sql } from './sql.ts';
 
@@ -57,6 +64,17 @@ export const MIGRATIONS: readonly Migration[] = [
       for (const c of STORAGE_COLUMNS)
         if (!have.has(c.name)) await ch.command(`ALTER TABLE ${db}.flows ADD COLUMN ${c.name} ${c.type}`);
     },
+  },
+  {
+    version: 3,
+    name: 'dashboard state: tokens, token_usage, sessions, audit, inventory',
+    statements: (db) => [
+      createTokensTable(db),
+      createTokenUsageTable(db),
+      createSessionsTable(db),
+      createAuditTable(db),
+      createInventoryTable(db),
+    ],
   },
 ];
 

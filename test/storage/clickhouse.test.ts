@@ -43,6 +43,11 @@ describe('ClickHouse schema on a real server', () => {
         'flows_5m:SummingMergeTree',
         'flows_1h:SummingMergeTree',
         'exporters:ReplacingMergeTree',
+        'tokens:ReplacingMergeTree',
+        'token_usage:ReplacingMergeTree',
+        'sessions:ReplacingMergeTree',
+        'audit:MergeTree',
+        'inventory:MergeTree',
         'schema_migrations:TinyLog',
       ]),
     );

@@ -177,7 +177,7 @@ describe('batch_id on an install from before it', () => {
       await ch.insertRowBinary(`${old}.flows`, FLOW_SCHEMA_COLUMNS, w.finish());
 
       const handle = { ...ch, database: old } as typeof ch;
-      expect(await migrate(handle)).toEqual({ applied: [2], addedColumns: [] });
+      expect(await migrate(handle)).toEqual({ applied: [2, 3], addedColumns: [] });
       expect(await migrate(handle)).toEqual({ applied: [], addedColumns: [] });
       const body = encodeFlowsRowBinary([
         Object.assign(emptyFlow(), { time_received: T, tenant: 'acme', packets: 3 }),
