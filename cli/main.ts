@@ -64,5 +64,8 @@ try {
   }
   if (err instanceof ConfigError) fail(err.message);
   if (err instanceof UserError) fail(err.message, err.hint);
+  // ClickHouse refusing a request (authentication, permissions, a full disk) is the user's
+  // to fix, and its message says what: one line, no stack
+  if (err instanceof Error && err.name === 'ClickHouseQueryError') fail(`ClickHouse: ${err.message}`);
   throw err;
 }

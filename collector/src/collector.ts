@@ -8,12 +8,14 @@
  * and closes. Nothing on the receive path waits on ClickHouse or disk.
  */
 import type { RemoteInfo } from 'node:dgram';
-import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { availableParallelism, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { UserError } from '../../cli/errors.ts';
-import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
+import { type ClickHouse, connectClickHouse, parseClickHouseUrl } from '../../storage/src/clickhouse.ts';
 import type { ClickHouseConfig } from '../../storage/src/config.ts';
 import { checkStored, insertQueryId } from '../../storage/src/flow-batches.ts';
 import { FlowRowsFormatError } from '../../storage/src/flow-rowbinary.ts';
@@ -24,6 +26,7 @@ import type { CollectorConfig } from './config.ts';
 import { emptyInventory, type Inventory } from './enrich/inventory.ts';
 import { type InventoryWatcher, loadInventoryFile, watchInventory } from './enrich/inventory-watcher.ts';
 import { openStatusServer, type StatusServer } from './http-server.ts';
+import { createExporterTable, type EvictionReason } from './ingest/exporter-table.ts';
 import { readUdpDrops } from './ingest/kernel-drops.ts';
 import { canonicalPeer, type ListenAddress, parseListenUrl } from './ingest/listen-url.ts';
 import { openTcpListener, type TcpListener } from './ingest/tcp-listener.ts';
@@ -38,6 +41,7 @@ import { type FileOutput, openFileOutput } from './output/file-output.ts';
 import { createClickHouseSink, type Sink } from './storage/clickhouse-sink.ts';
 import { EXPORTERS_INSERT_COLUMNS, encodeExporterRows } from './storage/exporters-table.ts';
 import { openSpool } from './storage/spool.ts';
+import { checkStateDir, ensureStateDir } from './storage/state-dir.ts';
 import { loadDecoderStates, saveDecoderStates } from './storage/template-store.ts';
 
 export interface CollectorOptions {
@@ -59,6 +63,8 @@ export interface Collector {
   totals(): { datagrams: number; records: number; insertedRows: number; outputRows: number };
   /** the ClickHouse handle once connected */
   readonly clickhouse: ClickHouse | undefined;
+  /** validates what can be checked without side effects (`vxflow collector --check`) */
+  check(): void;
 }
 
 interface Plan {
@@ -66,6 +72,57 @@ interface Plan {
   outputs: { kind: 'jsonl' | 'protobuf'; path: string }[];
   clickhouse: boolean;
   workers: number;
+}
+
+/** A bind failure as one line naming the address and the flag that sets it. */
+function listenError(what: string, err: unknown, flag: string): never {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the port is in use (another collector?)',
+    EADDRNOTAVAIL: 'the address is not on this host',
+    EACCES: 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
+    ENOTFOUND: 'the host name does not resolve',
+    EAI_AGAIN: 'the host name does not resolve',
+  };
+  throw new UserError(
+    `${what}: ${(code && why[code]) ?? (err as Error).message}${code ? ` (${code})` : ''}`,
+    `pick another with ${flag}`,
+  );
+}
+
+/** Waits for `p` at most `ms`; true when it settled in time (a rejection counts as settled). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Whether this host can bind `host`: a wildcard, loopback (all of 127.0.0.0/8 binds on
+ * Linux), an interface address, or anything when net.ipv4.ip_nonlocal_bind is set.
+ */
+function isLocalAddress(host: string): boolean {
+  if (host === '0.0.0.0' || host === '::' || host === '::1' || host.startsWith('127.')) return true;
+  const bare = host.toLowerCase().replace(/%.*$/, '');
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.address.toLowerCase() === bare) return true;
+  try {
+    return readFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', 'utf8').trim() === '1';
+  } catch {
+    return isIP(host) === 0;
+  }
 }
 
 /** Checks what spans fields and names the field at fault. */
@@ -77,6 +134,15 @@ function plan(cfg: CollectorConfig, clickhouse: ClickHouseConfig | null): Plan {
     listen.push(p.value);
   }
   if (listen.length === 0) throw new UserError('collector.listen: at least one listen address is needed');
+  for (const a of listen)
+    if (!isLocalAddress(a.host))
+      throw new UserError(
+        `collector.listen: ${a.host} is not an address of this host`,
+        'listen on one of its addresses, or on 0.0.0.0 / [::] for all of them',
+      );
+  const hostPort = /^\[?([^\]]*?)\]?:(\d+)$/.exec(cfg.metricsListen);
+  if (cfg.metricsListen !== '' && (!hostPort || Number(hostPort[2]) > 65535))
+    throw new UserError(`collector.metricsListen: ${cfg.metricsListen} is not HOST:PORT (port 0-65535)`);
   for (const c of cfg.allowExporters)
     if (!parseCidr(c)) throw new UserError(`collector.allowExporters: ${c} is not an address or network`);
   for (const o of cfg.sampling.overrides)
@@ -98,6 +164,8 @@ function plan(cfg: CollectorConfig, clickhouse: ClickHouseConfig | null): Plan {
       "collector.outputs: 'clickhouse' is listed but ClickHouse is disabled (--no-clickhouse)",
     );
   const useClickhouse = wantsClickhouse && clickhouse !== null;
+  // a URL that cannot work is refused now, not retried for ever while batches spool
+  if (useClickhouse && clickhouse.url) parseClickHouseUrl(clickhouse.url);
   if (!useClickhouse && outputs.length === 0)
     throw new UserError(
       'collector.outputs: no output left (add jsonl:PATH or protobuf:PATH, or enable ClickHouse)',
@@ -113,7 +181,10 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
   const metrics = createCollectorMetrics();
   const sample = createLogSampler();
   const allow = cfg.allowExporters.length > 0 ? createNetworkSet(cfg.allowExporters) : undefined;
-  const exportersSeen = new Set<string>();
+  /** exporter addresses evicted since the last forget message, per worker */
+  const evicted: string[][] = [];
+  /** exporterStats keys of each exporter address */
+  const statsKeysOf = new Map<string, Set<string>>();
   const udp: UdpListener[] = [];
   const tcp: TcpListener[] = [];
   const fileOutputs: FileOutput[] = [];
@@ -130,7 +201,36 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
   let inventory: Inventory = emptyInventory();
   let inventoryText = '';
   let stopped = false;
+  let saving: Promise<void> | undefined;
   const templatesFile = join(cfg.stateDir, 'templates.json');
+  /** set to 1 when shutdown runs out of time for decoding (read by every worker) */
+  const abandon = new SharedArrayBuffer(4);
+
+  const exporters = createExporterTable({
+    max: cfg.limits.maxExporters,
+    idleMs: cfg.limits.exporterIdleMs,
+    route: (address) => pool?.route(address) ?? 0,
+    onEvict: (address: string, reason: EvictionReason) => {
+      metrics.exporterEvictions.inc({ reason });
+      const w = pool?.route(address) ?? 0;
+      if (evicted[w]) evicted[w].push(address);
+      else evicted[w] = [address];
+      for (const key of statsKeysOf.get(address) ?? []) exporterStats.delete(key);
+      statsKeysOf.delete(address);
+    },
+  });
+
+  /** Tells the workers which addresses were evicted (batched: one message a second at most). */
+  function sendForgets(): void {
+    for (let w = 0; w < evicted.length; w++) {
+      const list = evicted[w];
+      if (!list || list.length === 0) continue;
+      // an address admitted again since its eviction keeps what its worker knows
+      const gone = [...new Set(list)].filter((a) => !exporters.has(a));
+      evicted[w] = [];
+      if (gone.length > 0) pool?.post(w, { type: 'forget', exporters: gone });
+    }
+  }
   const batcher = createBatcher({ maxRows: cfg.batchMaxRows, maxWaitMs: cfg.batchMaxWaitMs }, (parts, rows) =>
     sink?.submit(parts, rows),
   );
@@ -166,6 +266,9 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     switch (m.type) {
       case 'chunk':
         totals.records += m.rows;
+        // counted here, as the chunk arrives, like the output rows: the worker's stats message
+        // can lag far behind under load (records_total read 0 beside 85 000 output rows)
+        metrics.records.inc(m.rows);
         if (m.rowbinary && p.clickhouse) batcher.add(Buffer.from(m.rowbinary), m.rows);
         for (const out of fileOutputs) {
           const body = out.name.startsWith('jsonl:') ? m.jsonl : m.protobuf;
@@ -185,9 +288,19 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         break;
       case 'stats':
         workerStats[w] = m.stats;
-        for (const e of m.exporters)
-          exporterStats.set(`${e.exporter}/${e.version}/${e.observationDomain}`, e);
+        for (const e of m.exporters) {
+          // a worker's report may predate the eviction it has not yet heard of
+          if (!exporters.has(e.exporter)) continue;
+          const key = `${e.exporter}/${e.version}/${e.observationDomain}`;
+          exporterStats.set(key, e);
+          const keys = statsKeysOf.get(e.exporter);
+          if (keys) keys.add(key);
+          else statsKeysOf.set(e.exporter, new Set([key]));
+        }
         applyWorkerStats(w, m.stats);
+        break;
+      case 'exporter':
+        exporters.markExporter(m.exporter, Date.now());
         break;
       case 'event': {
         const key = `${m.msg}|${String(m.data?.exporter)}`;
@@ -201,7 +314,6 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
 
   function applyWorkerStats(w: number, s: WorkerStats): void {
     const k = (name: string) => `${w}:${name}`;
-    metrics.records.inc(delta(k('records'), s.records));
     for (const [kind, n] of Object.entries(s.errors))
       metrics.decodeErrors.inc({ kind }, delta(k(`e:${kind}`), n));
     metrics.templateMisses.inc(delta(k('misses'), s.templateMisses));
@@ -213,66 +325,97 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     metrics.reordered.inc(delta(k('reordered'), s.reordered));
     metrics.samplingDefaulted.inc(delta(k('sdef'), s.samplingDefaulted));
     for (const [by, n] of Object.entries(s.enrich)) metrics.enriched.inc({ by }, delta(k(`en:${by}`), n));
-    const cpu = workerStats.reduce((sum, x) => sum + (x ? (x.cpuUserUs + x.cpuSystemUs) / 1e6 : 0), 0);
+    metrics.dropped.inc({ stage: 'shutdown' }, delta(k('abandoned'), s.abandoned));
+    const cpu = workerStats.reduce((sum, x) => sum + (x ? x.cpuUs / 1e6 : 0), 0);
     metrics.workerCpuSeconds.set(cpu);
+    metrics.templatesHeld.set(workerStats.reduce((sum, x) => sum + (x?.templatesHeld ?? 0), 0));
     metrics.exporters.set(exporterStats.size);
   }
 
-  function accept(exporter: string): boolean {
-    if (allow && !allow.contains(exporter)) {
-      metrics.rejected.inc({ reason: 'not-allowed' });
-      if (sample(`deny-${exporter}`).log)
-        log.warn({ exporter }, 'datagram from an exporter outside collector.allowExporters');
-      return false;
-    }
-    if (!exportersSeen.has(exporter)) {
-      if (exportersSeen.size >= cfg.limits.maxExporters) {
-        metrics.rejected.inc({ reason: 'exporter-limit' });
-        if (sample('exporter-limit').log)
-          log.warn({ exporter, limit: cfg.limits.maxExporters }, 'exporter limit reached: datagram refused');
-        return false;
-      }
-      exportersSeen.add(exporter);
-    }
-    return true;
-  }
-
-  // per-datagram work on the receiving thread is kept to lookups: a bound label child (no
-  // label hashing per datagram) and the worker of each exporter remembered
+  // per-datagram work on the receiving thread is kept to lookups: bound label children (no
+  // label hashing per datagram) and the worker of each exporter kept in its table entry
   const udpDatagrams = metrics.datagrams.labels({ transport: 'udp' });
-  const routes = new Map<string, number>();
+  const notAllowed = metrics.rejected.labels({ reason: 'not-allowed' });
+  const overLimit = metrics.rejected.labels({ reason: 'exporter-limit' });
+
+  /** The worker for a datagram from `exporter`, or -1 when it is refused (counted). */
+  function accept(exporter: string, nowMs: number): number {
+    if (allow && !allow.contains(exporter)) {
+      notAllowed.inc();
+      if (sample('deny').log)
+        log.warn({ exporter }, 'datagram from an exporter outside collector.allowExporters');
+      return -1;
+    }
+    const e = exporters.admit(exporter, nowMs);
+    if (!e) {
+      overLimit.inc();
+      if (sample('exporter-limit').log)
+        log.warn(
+          { exporter, limit: cfg.limits.maxExporters },
+          'exporter table full of active exporters: datagram from a new address refused',
+        );
+      return -1;
+    }
+    return e.worker;
+  }
 
   function onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     totals.datagrams++;
     udpDatagrams.inc();
     const exporter = canonicalPeer(rinfo.address);
-    if (!accept(exporter) || !pool) return;
+    const now = Date.now();
     // by address, not address + port: templates are keyed by exporter address and domain,
     // and exporters that send from changing source ports must still find their templates
-    let w = routes.get(exporter);
-    if (w === undefined) {
-      w = pool.route(exporter);
-      // bounded like the exporters themselves (accept() refuses beyond maxExporters)
-      routes.set(exporter, w);
-    }
-    pool.dispatch(w, msg, exporter, Date.now());
+    const w = accept(exporter, now);
+    if (w < 0 || !pool) return;
+    pool.dispatch(w, msg, exporter, now);
   }
 
   function onTcpMessage(msg: Buffer, exporter: string, session: string): void {
     totals.datagrams++;
     metrics.datagrams.inc({ transport: 'tcp' });
-    if (!accept(exporter) || !pool) return;
-    pool.dispatch(pool.route(session), msg, exporter, Date.now(), session);
+    const now = Date.now();
+    if (accept(exporter, now) < 0 || !pool) return;
+    pool.dispatch(pool.route(session), msg, exporter, now, session);
   }
 
-  async function saveTemplates(): Promise<void> {
-    if (!pool) return;
-    try {
-      await saveDecoderStates(templatesFile, await pool.exportStates());
-    } catch (err) {
-      if (sample('template-save').log)
-        log.error({ err: (err as Error).message, file: templatesFile }, 'cannot save templates');
+  /** Datagrams that were not NetFlow/IPFIX, by kind, logged once a minute at most. */
+  const NON_FLOW_KINDS = ['bad-version', 'short-header', 'bad-length'];
+  const nonFlowLogged = new Map<string, number>();
+  function logNonFlow(): void {
+    const counts: Record<string, number> = {};
+    let any = 0;
+    for (const kind of NON_FLOW_KINDS) {
+      let total = 0;
+      for (const s of workerStats) total += s?.errors[kind] ?? 0;
+      const n = total - (nonFlowLogged.get(kind) ?? 0);
+      nonFlowLogged.set(kind, total);
+      if (n > 0) {
+        counts[kind] = n;
+        any += n;
+      }
     }
+    if (any > 0)
+      log.warn(
+        { ...counts, exporterTable: exporters.size, candidates: exporters.candidates },
+        'datagrams that are not NetFlow/IPFIX in the last minute (counted in decode_errors_total)',
+      );
+  }
+
+  /** One save at a time: a timer's save and the shutdown save used to race on one file. */
+  function saveTemplates(): Promise<void> {
+    saving ??= (async () => {
+      if (!pool) return;
+      try {
+        await saveDecoderStates(templatesFile, await pool.exportStates());
+      } catch (err) {
+        if (sample('template-save').log)
+          log.error({ err: (err as Error).message, file: templatesFile }, 'cannot save templates');
+      }
+    })().finally(() => {
+      saving = undefined;
+    });
+    return saving;
   }
 
   async function refreshExportersTable(): Promise<void> {
@@ -307,7 +450,12 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     },
     totals: () => ({ ...totals }),
 
+    check() {
+      checkStateDir(cfg.stateDir);
+    },
+
     async start() {
+      ensureStateDir(cfg.stateDir);
       if (opts.inventoryFile) {
         try {
           ({ inv: inventory, text: inventoryText } = loadInventoryFile(opts.inventoryFile));
@@ -326,7 +474,12 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           maxTemplatesPerDomain: cfg.limits.maxTemplatesPerDomain,
           maxFieldsPerTemplate: cfg.limits.maxFieldsPerTemplate,
           maxDomains: cfg.limits.maxExporters,
+          maxDomainsPerExporter: cfg.limits.maxDomainsPerExporter,
+          maxTemplates: Math.ceil(cfg.limits.maxTemplates / p.workers),
+          maxTemplatesPerExporter: cfg.limits.maxTemplatesPerExporter,
           maxHeldSets: cfg.limits.maxHeldSets,
+          maxHeldSetsPerExporter: cfg.limits.maxHeldSetsPerExporter,
+          maxHeldSetsPerDomain: cfg.limits.maxHeldSetsPerDomain,
           maxHeldAgeMs: cfg.limits.maxHeldAgeMs,
         },
         sampling: { default: cfg.sampling.default, overrides: cfg.sampling.overrides.map((o) => ({ ...o })) },
@@ -338,6 +491,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           protobuf: p.outputs.some((o) => o.kind === 'protobuf'),
         },
         chunkRows: Math.max(100, Math.min(5000, cfg.batchMaxRows)),
+        abandon,
       };
       pool = createWorkerPool({
         count: p.workers,
@@ -432,13 +586,15 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
       }
 
       for (const a of p.listen) {
+        const url = `${a.transport}://${a.family === 6 ? `[${a.host}]` : a.host}:${a.port}`;
+        const failed = (err: unknown) => listenError(`cannot listen on ${url}`, err, '--listen');
         if (a.transport === 'udp') {
           const l = await openUdpListener({
             address: a,
             recvBufferBytes: cfg.recvBufferBytes,
             onDatagram,
             warn: (msg, data) => log.warn(data ?? {}, msg),
-          });
+          }).catch(failed);
           udp.push(l);
           metrics.recvBuffer.set({ port: String(l.port) }, l.recvBufferBytes);
           log.info(
@@ -464,7 +620,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
               log.warn({ exporter }, 'IPFIX TCP stream out of step: connection closed');
             },
             info: (msg, data) => log.info(data ?? {}, msg),
-          });
+          }).catch(failed);
           tcp.push(l);
           log.info(
             { listen: `tcp://${a.family === 6 ? `[${a.host}]` : a.host}:${l.port}` },
@@ -475,10 +631,14 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
 
       every(cfg.templateSaveMs, saveTemplates);
       every(5000, () => pool?.broadcast({ type: 'expire', nowMs: Date.now() }));
+      every(1000, sendForgets);
+      every(60_000, logNonFlow);
       every(1000, () => {
         const drops = readUdpDrops(udp.map((u) => u.port));
         for (const [port, n] of drops) metrics.kernelDrops.set({ port: String(port) }, n);
         metrics.decodeBacklog.set(pool?.backlog().reduce((a, b) => a + b, 0) ?? 0);
+        metrics.exporterTable.set({ state: 'exporter' }, exporters.exporters);
+        metrics.exporterTable.set({ state: 'candidate' }, exporters.candidates);
       });
 
       if (cfg.metricsListen) {
@@ -489,7 +649,9 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
             datagrams: totals.datagrams,
             records: totals.records,
           },
-        }));
+        })).catch((err: unknown) =>
+          listenError(`cannot serve metrics on ${cfg.metricsListen}`, err, "--metrics-listen ('' = off)"),
+        );
         log.info(
           { url: `http://${cfg.metricsListen.replace(/:\d+$/, '')}:${status.port}/metrics` },
           'metrics listening',
@@ -500,26 +662,53 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     async stop() {
       if (stopped) return;
       stopped = true;
-      log.info({}, 'stopping: flushing queues');
-      await Promise.all([...udp.map((u) => u.close()), ...tcp.map((t) => t.close())]);
-      if (pool) {
-        await pool.flush();
-        await saveTemplates();
-      }
+      // every step below is bounded so the whole stop fits in shutdownTimeoutMs: a deep
+      // decode queue once kept a collector "flushing queues" for 207 s
+      const started = Date.now();
+      const deadline = started + cfg.shutdownTimeoutMs;
+      const left = () => Math.max(0, deadline - Date.now());
+      log.info(
+        {
+          boundMs: cfg.shutdownTimeoutMs,
+          decodeBacklog: pool?.backlog().reduce((a, b) => a + b, 0) ?? 0,
+        },
+        'stopping: flushing queues',
+      );
+      await within(Promise.all([...udp.map((u) => u.close()), ...tcp.map((t) => t.close())]), 1000);
       for (const t of timers) clearInterval(t);
       watcher?.stop();
+      if (pool) {
+        // decoding gets half the bound; datagrams still queued then are skipped and counted
+        const giveUp = setTimeout(
+          () => Atomics.store(new Int32Array(abandon), 0, 1),
+          Math.max(0, started + cfg.shutdownTimeoutMs / 2 - Date.now()),
+        );
+        const flushed = await within(pool.flush(), left() / 2 + 1000);
+        clearTimeout(giveUp);
+        const abandoned = workerStats.reduce((n, x) => n + (x?.abandoned ?? 0), 0);
+        if (abandoned > 0 || !flushed)
+          log.warn(
+            { abandoned, flushed },
+            'shutdown bound reached while decoding: queued datagrams dropped (counted in dropped_total{stage="shutdown"})',
+          );
+        await within(saveTemplates(), Math.min(5000, left() / 4));
+      }
       batcher.cut();
       batcher.stop();
       if (sink) {
-        await sink.drain(cfg.insertTimeoutMs);
-        await refreshExportersTable();
+        // keep a second for the spool writes of whatever ClickHouse has not taken by then
+        await within(
+          sink.drain(Math.max(0, left() - 1500)),
+          left() + 5000, // drain bounds itself; this only guards against a hung disk
+        );
+        if (left() > 2000) await within(refreshExportersTable(), left() - 1000);
         sink.stop();
       }
-      await Promise.all(fileOutputs.map((o) => o.close()));
-      await pool?.close();
-      await status?.close();
-      await ch?.close();
-      log.info({ ...totals }, 'stopped');
+      await within(Promise.all(fileOutputs.map((o) => o.close())), Math.max(1000, left()));
+      await within(pool?.close() ?? Promise.resolve(), 2000);
+      await within(status?.close() ?? Promise.resolve(), 500);
+      await within(ch?.close() ?? Promise.resolve(), 1000);
+      log.info({ ...totals, ms: Date.now() - started }, 'stopped');
     },
   };
 }

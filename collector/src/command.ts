@@ -58,7 +58,10 @@ export function register(program: Command): void {
       if (flags.metricsListen !== undefined) collectorOverrides.metricsListen = flags.metricsListen;
       if (flags.stateDir) collectorOverrides.stateDir = flags.stateDir;
       if (flags.workers !== undefined) {
-        if (!/^\d+$/.test(flags.workers)) throw new UserError(`--workers: ${flags.workers} is not a number`);
+        if (!/^\d+$/.test(flags.workers) || Number(flags.workers) > 64)
+          throw new UserError(
+            `--workers: ${flags.workers} is not a whole number from 0 to 64 (0 = one per CPU core)`,
+          );
         collectorOverrides.workers = Number(flags.workers);
       }
       const config = configFor(cmd, {
@@ -76,13 +79,21 @@ export function register(program: Command): void {
         },
       );
       if (flags.check) {
+        collector.check();
         process.stderr.write('collector: configuration is valid\n');
-        return;
+        // nothing was started, but exit now rather than wait on anything creation left behind
+        process.exit(0);
       }
+      const boundMs = config.collector.shutdownTimeoutMs;
       let stopping: Promise<void> | undefined;
       const stop = (signal: string) => {
         if (stopping) return;
-        log.info({ signal }, 'signal received');
+        log.info({ signal, boundMs }, 'signal received');
+        // stop() bounds every step; this is the backstop should something still hang
+        setTimeout(() => {
+          log.error({ boundMs }, 'shutdown took longer than its bound: exiting now');
+          process.exit(1);
+        }, boundMs + 5000).unref();
         stopping = collector.stop().then(
           () => process.exit(0),
           (err: Error) => {
@@ -96,14 +107,8 @@ export function register(program: Command): void {
       try {
         await collector.start();
       } catch (err) {
+        // bind failures arrive as UserErrors naming the address and its flag (collector.ts)
         await collector.stop().catch(() => {});
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
-          throw new UserError(
-            `cannot listen: ${(err as Error).message}`,
-            'another collector may be running; pick ports with --listen',
-          );
-        if ((err as NodeJS.ErrnoException).code === 'EACCES')
-          throw new UserError(`cannot listen: ${(err as Error).message}`);
         throw err;
       }
       // keep running until a signal arrives

@@ -4,6 +4,11 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 
+/** a port number 0-65535, as a regular expression (JSON Schema has no numeric check on strings) */
+const PORT = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})';
+/** HOST:PORT with a host name, an IPv4 address or a bracketed IPv6 address */
+export const HOST_PORT = `(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]*):${PORT}`;
+
 const Cidr = Type.String({
   description: "an exporter address or network: '10.0.0.0/8', '2001:db8::/32', '192.0.2.7'",
 });
@@ -77,15 +82,53 @@ export const CollectorConfig = Type.Object(
     ),
     limits: Type.Object(
       {
-        maxExporters: Type.Integer({ minimum: 1, default: 10_000 }),
+        maxExporters: Type.Integer({
+          minimum: 1,
+          default: 10_000,
+          description:
+            'source addresses tracked; when full, addresses that never sent a decodable datagram and then exporters idle for exporterIdleMs make room, else new ones are refused (rejected_datagrams_total{reason="exporter-limit"})',
+        }),
+        exporterIdleMs: Type.Integer({
+          minimum: 1000,
+          default: 15 * 60_000,
+          description: 'an exporter silent this long may be evicted (its templates forgotten) to make room',
+        }),
+        maxDomainsPerExporter: Type.Integer({
+          minimum: 1,
+          default: 1024,
+          description: 'observation domains (v9 Source IDs) per exporter address',
+        }),
+        maxTemplates: Type.Integer({
+          minimum: 1,
+          default: 200_000,
+          description: 'templates held in all, shared out among the decode workers',
+        }),
+        maxTemplatesPerExporter: Type.Integer({
+          minimum: 1,
+          default: 20_000,
+          description: 'templates one exporter address may hold over all its domains',
+        }),
         maxTemplatesPerDomain: Type.Integer({ minimum: 1, default: 1024 }),
         maxFieldsPerTemplate: Type.Integer({ minimum: 1, default: 512 }),
-        maxHeldSets: Type.Integer({ minimum: 0, default: 10_000 }),
+        maxHeldSets: Type.Integer({
+          minimum: 0,
+          default: 10_000,
+          description: 'data sets held for a template not yet seen, per decode worker',
+        }),
+        maxHeldSetsPerExporter: Type.Integer({ minimum: 0, default: 2000 }),
+        maxHeldSetsPerDomain: Type.Integer({ minimum: 0, default: 1000 }),
         maxHeldAgeMs: Type.Integer({ minimum: 0, default: 60_000 }),
         maxTcpSessions: Type.Integer({ minimum: 1, default: 1000 }),
       },
       { additionalProperties: false, default: {} },
     ),
+    shutdownTimeoutMs: Type.Integer({
+      minimum: 1000,
+      maximum: 300_000,
+      default: 20_000,
+      description:
+        'SIGTERM/SIGINT finish within this: decoding gets half of it (datagrams still queued then are dropped, counted as dropped_total{stage="shutdown"}), and batches ClickHouse has not taken by the end go to the spool',
+    }),
     outputs: Type.Array(Type.String({ pattern: '^(clickhouse|jsonl:.+|protobuf:.+)$' }), {
       default: ['clickhouse'],
       description: "'clickhouse', 'jsonl:PATH' ('-' = stdout), 'protobuf:PATH' (length-delimited)",
@@ -97,7 +140,9 @@ export const CollectorConfig = Type.Object(
     }),
     metricsListen: Type.String({
       default: '127.0.0.1:9464',
-      description: "HOST:PORT of /metrics and /healthz; '' = off",
+      // checked here, so `vxflow config --check` refuses what the collector would fail on
+      pattern: `^(|${HOST_PORT})$`,
+      description: "HOST:PORT of /metrics and /healthz ([v6] in brackets, port 0-65535); '' = off",
     }),
   },
   { additionalProperties: false, default: {} },

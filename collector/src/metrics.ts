@@ -72,7 +72,7 @@ export function createCollectorMetrics() {
     }),
     dropped: new Counter({
       name: 'vxflow_collector_dropped_total',
-      help: 'items dropped by a bounded stage (decode: datagrams; batch, spool, file outputs: flows)',
+      help: 'items dropped by a bounded stage (decode, shutdown: datagrams; batch, spool, file outputs: flows)',
       labelNames: ['stage'],
       ...r,
     }),
@@ -131,7 +131,28 @@ export function createCollectorMetrics() {
       help: '1 when inserts go straight to ClickHouse',
       ...r,
     }),
-    exporters: new Gauge({ name: 'vxflow_collector_exporters', help: 'exporter/domain pairs seen', ...r }),
+    exporters: new Gauge({
+      name: 'vxflow_collector_exporters',
+      help: 'exporter/domain pairs that sent decodable NetFlow/IPFIX',
+      ...r,
+    }),
+    exporterTable: new Gauge({
+      name: 'vxflow_collector_exporter_table',
+      help: 'source addresses tracked (collector.limits.maxExporters): exporters, and candidates that have not sent a decodable datagram yet',
+      labelNames: ['state'],
+      ...r,
+    }),
+    exporterEvictions: new Counter({
+      name: 'vxflow_collector_exporter_evictions_total',
+      help: 'addresses evicted from a full exporter table to make room: never-valid (no datagram decoded) or idle exporters',
+      labelNames: ['reason'],
+      ...r,
+    }),
+    templatesHeld: new Gauge({
+      name: 'vxflow_collector_templates',
+      help: 'templates held now (bounded by collector.limits.maxTemplates*; refusals count as decode_errors_total{kind="template-limit"})',
+      ...r,
+    }),
     decodeBacklog: new Gauge({
       name: 'vxflow_collector_decode_backlog',
       help: 'datagrams queued for decode workers',
@@ -145,7 +166,7 @@ export function createCollectorMetrics() {
     }),
     workerCpuSeconds: new Gauge({
       name: 'vxflow_collector_worker_cpu_seconds',
-      help: 'CPU time used by the decode workers',
+      help: "CPU time used by the decode worker threads (each thread's own, summed)",
       ...r,
     }),
   };

@@ -7,6 +7,33 @@ import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseConfig } from './config.ts';
 import { startEmbedded } from './server.ts';
+import { UserError } from '../../cli/errors.ts';
+
+/**
+ * A configured URL, checked before use: `new URL('notaurl')` threw a TypeError with a
+ * stack, and the collector took any string and spooled for ever. Throws a UserError naming it.
+ */
+export function parseClickHouseUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UserError(
+      `clickhouse.url: ${JSON.stringify(url)} is not a URL`,
+      'expected http://[user:password@]host:8123 (CLICKHOUSE_URL or clickhouse.url)',
+    );
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new UserError(
+      `clickhouse.url: ${JSON.stringify(url)} is not an http:// or https:// URL`,
+      'expected http://[user:password@]host:8123 (CLICKHOUSE_URL or clickhouse.url)',
+    );
+  return parsed;
+}
+
+/** Errors that mean nothing answered at the URL (as opposed to ClickHouse refusing a query). */
+const UNREACHABLE =
+  /\b(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNRESET|ETIMEDOUT)\b|Timeout error/;
 
 export interface ClickHouse {
   url: string;
@@ -80,7 +107,7 @@ export async function connectClickHouse(
     url = srv.url;
     stopEmbedded = srv.stop;
   }
-  const parsed = new URL(url);
+  const parsed = parseClickHouseUrl(url);
   const username = opts.username ?? (decodeURIComponent(parsed.username) || 'default');
   const password = decodeURIComponent(parsed.password);
   parsed.username = '';
@@ -155,7 +182,14 @@ export async function connectClickHouse(
     const [maj, min] = row.v.split('.').map(Number);
     handle.versionNumber = maj + min / 100;
   } catch (err) {
+    await client.close().catch(() => {});
     await stopEmbedded();
+    const m = UNREACHABLE.exec((err as Error)?.message ?? '');
+    if (m)
+      throw new UserError(
+        `cannot reach ClickHouse at ${base}: ${m[1] ?? 'timed out'}`,
+        cfg.url ? 'is the server running? Check CLICKHOUSE_URL / clickhouse.url' : undefined,
+      );
     throw err;
   }
   return handle;

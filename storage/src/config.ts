@@ -4,6 +4,7 @@ export const ClickHouseConfig = Type.Object(
   {
     url: Type.String({
       default: '',
+      pattern: '^(|https?://.+)$',
       description:
         'URL of an existing ClickHouse server (http://user:pass@host:8123); empty = start the embedded one',
     }),

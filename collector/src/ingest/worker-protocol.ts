@@ -10,7 +10,13 @@ export interface WorkerInit {
     maxTemplatesPerDomain: number;
     maxFieldsPerTemplate: number;
     maxDomains: number;
+    maxDomainsPerExporter: number;
+    /** this worker's share of collector.limits.maxTemplates */
+    maxTemplates: number;
+    maxTemplatesPerExporter: number;
     maxHeldSets: number;
+    maxHeldSetsPerExporter: number;
+    maxHeldSetsPerDomain: number;
     maxHeldAgeMs: number;
   };
   sampling: { default: number; overrides: { exporter: string; rate: number }[] };
@@ -19,6 +25,11 @@ export interface WorkerInit {
   outputs: { rowbinary: boolean; jsonl: boolean; protobuf: boolean };
   /** flows per chunk sent back; a batch of datagrams may give several chunks */
   chunkRows: number;
+  /**
+   * Shared with the main thread: set to 1 when shutdown runs out of time for decoding, so
+   * datagrams still queued are skipped (counted) instead of holding the exit up.
+   */
+  abandon: SharedArrayBuffer;
 }
 
 /** Index columns per datagram in DatagramBatch.index. */
@@ -36,6 +47,8 @@ export type ToWorker =
     }
   | { type: 'inventory'; text: string }
   | { type: 'session-closed'; session: string }
+  /** exporter addresses evicted from the exporter table: drop their templates and counters */
+  | { type: 'forget'; exporters: string[] }
   | { type: 'expire'; nowMs: number }
   | { type: 'export-state'; id: number }
   | { type: 'import-state'; state: unknown }
@@ -73,8 +86,12 @@ export interface WorkerStats {
   enrich: { byVni: number; byVlan: number; bySubnet: number; unknownVni: number; unassigned: number };
   tcpSessions: number;
   tcpSessionsRejected: number;
-  cpuUserUs: number;
-  cpuSystemUs: number;
+  /** templates this worker holds now (UDP exporters) */
+  templatesHeld: number;
+  /** datagrams skipped because shutdown ran out of time for them */
+  abandoned: number;
+  /** this thread's own CPU time (not the whole process's) */
+  cpuUs: number;
 }
 
 export type FromWorker =
@@ -88,6 +105,8 @@ export type FromWorker =
   /** a datagram batch is done (queue accounting) */
   | { type: 'done'; datagrams: number }
   | { type: 'stats'; stats: WorkerStats; exporters: ExporterDomainStats[] }
+  /** a datagram from this address decoded as NetFlow v5/v9 or IPFIX: it is an exporter */
+  | { type: 'exporter'; exporter: string }
   | { type: 'event'; level: 'info' | 'debug' | 'warn'; msg: string; data?: Record<string, unknown> }
   | { type: 'state'; id: number; state: unknown }
   | { type: 'flushed'; id: number }

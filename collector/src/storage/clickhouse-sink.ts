@@ -76,7 +76,10 @@ export interface SinkDeps {
 
 export interface Sink {
   submit(parts: Buffer[], rows: number): void;
-  /** waits for in-memory batches to reach ClickHouse, or puts them in the spool after timeoutMs */
+  /**
+   * waits for in-memory batches to reach ClickHouse, or puts them in the spool after
+   * timeoutMs; returns within timeoutMs plus the spool writes, even with an insert in flight
+   */
   drain(timeoutMs: number): Promise<void>;
   readonly up: boolean;
   readonly queuedRows: number;
@@ -87,6 +90,8 @@ interface Batch {
   parts: Buffer[];
   rows: number;
   columns: string;
+  /** a copy went to the spool while its insert was in flight (shutdown ran out of time) */
+  spooled?: boolean;
 }
 
 export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
@@ -100,6 +105,8 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
   let stopped = false;
   let lastError: unknown;
   let draining = false;
+  /** the queued batch whose insert is in flight (not a spool replay: those stay in the spool) */
+  let inFlight: Batch | undefined;
 
   function toSpool(b: Batch): void {
     // chained so spool files keep submission order
@@ -260,9 +267,12 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
         // taken off the queue while in flight, so drain() cannot spool it a second time
         const next = queue.shift();
         if (!next) break;
-        if (!(await insert(next))) {
+        inFlight = next;
+        const ok = await insert(next);
+        inFlight = undefined;
+        if (!ok) {
           // the request may have reached ClickHouse: the spool replay checks before sending again
-          toSpool(next);
+          if (!next.spooled) toSpool(next);
           goDown(lastError);
           break;
         }
@@ -295,11 +305,16 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
         void pump();
         await new Promise((r) => setTimeout(r, 20));
       }
-      for (const b of queue.splice(0)) toSpool(b);
       draining = true;
-      // an insert may still be in flight: wait for it to succeed or fail (its own timeout
-      // bounds this), so its batch is either stored or spooled
-      while (busy) await new Promise((r) => setTimeout(r, 20));
+      for (const b of queue.splice(0)) toSpool(b);
+      // an insert may still be in flight: wait for it while time remains, so its batch is
+      // either stored or spooled; at the deadline a copy goes to the spool instead, and its
+      // replay asks ClickHouse for its batch ids first, so it is stored once either way
+      while (busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (busy && inFlight && !inFlight.spooled) {
+        inFlight.spooled = true;
+        toSpool(inFlight);
+      }
       await pendingPuts;
     },
     stop() {

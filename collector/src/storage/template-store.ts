@@ -5,9 +5,8 @@
  * worker count, worker i gets state i back (exporters route to the same worker); with a
  * different count every worker gets every state, which is larger but loses nothing.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 
 interface SavedState {
   format: 1;
@@ -15,12 +14,24 @@ interface SavedState {
   workers: unknown[];
 }
 
+let saves = 0;
+
+/**
+ * Writes the states atomically. The directory must exist (the collector makes its state
+ * directory at start: a recursive mkdir here spun for ever under /proc). Each save has a
+ * temporary name of its own: overlapping saves once shared one and failed with ENOENT on
+ * rename.
+ */
 export async function saveDecoderStates(file: string, states: unknown[]): Promise<void> {
-  mkdirSync(dirname(file), { recursive: true });
   const doc: SavedState = { format: 1, savedAt: new Date().toISOString(), workers: states };
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(doc));
-  await rename(tmp, file);
+  const tmp = `${file}.${process.pid}.${++saves}.tmp`;
+  try {
+    await writeFile(tmp, JSON.stringify(doc));
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
 }
 
 export type LoadedStates = { ok: true; perWorker: unknown[][] } | { ok: false; reason: string };
