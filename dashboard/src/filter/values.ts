@@ -5,7 +5,7 @@
  * hold), MAC addresses, UTC date-times. Each parser returns undefined for text that is not
  * its kind; the parser turns that into a FilterError naming what it expected.
  */
-import { parseIpInto, writeIp16 } from '../../../protocol/src/schema/ip.ts';
+import { writeIp16 } from '../../../protocol/src/schema/ip.ts';
 
 const DECIMAL: Record<string, bigint> = { k: 10n ** 3n, m: 10n ** 6n, g: 10n ** 9n, t: 10n ** 12n };
 const BINARY: Record<string, bigint> = { ki: 1n << 10n, mi: 1n << 20n, gi: 1n << 30n, ti: 1n << 40n };
@@ -60,7 +60,8 @@ export interface Cidr {
 }
 
 /**
- * 'a.b.c.d/len' (len 0-32, taken within ::ffff:0:0/96), 'v6/len' (0-128), or a bare
+ * 'a.b.c.d/len' (len 0-32, taken within ::ffff:0:0/96), 'v6/len' (0-128, also for
+ * IPv4-mapped text), or a bare
  * address (/32 or /128). Host bits after the prefix are ignored (10.1.2.3/8 = 10.0.0.0/8),
  * as nfdump does. undefined when it is none of these.
  */
@@ -69,7 +70,8 @@ export function parseCidr(text: string): Cidr | undefined {
   const addrText = slash < 0 ? text : text.slice(0, slash);
   const addr = parseAddress(addrText);
   if (!addr) return undefined;
-  const v = parseIpInto(addrText, new Uint8Array(16));
+  // the prefix length counts in the address's written family: ::ffff:10.0.0.0/104 = 10.0.0.0/8
+  const v = addrText.includes(':') ? 6 : 4;
   let bits = 128;
   if (slash >= 0) {
     const lenText = text.slice(slash + 1);
