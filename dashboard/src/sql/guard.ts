@@ -1,0 +1,240 @@
+/**
+ * The SQL guard: takes a user's SQL and a scope and returns the SQL to run, or refuses with
+ * SqlRefused saying what was refused.
+ *
+ * A tenant may read the unqualified tables flows, flows_1m, flows_5m and flows_1h. Each
+ * reference becomes `(SELECT * FROM <db>.<table> WHERE tenant = '<tenant>') AS <alias>`
+ * (the tenant bound with the storage literal binder), so nothing the user writes around it
+ * can widen it. Every other table, qualified name, table function, a name on the right of
+ * IN, a function outside the allowlist (functions.ts), and an alias named `tenant` (which
+ * could shadow the column inside the wrapper on releases that push WITH into subqueries) are
+ * refused with a 403.
+ *
+ * An admin may read any table of the configured database and of `system`; unqualified
+ * names are qualified with the configured database.
+ *
+ * For both: one SELECT statement, no SETTINGS / FORMAT / INTO OUTFILE, bounded length and
+ * depth (parse.ts), and SQL written afresh from the tree (emit.ts).
+ */
+import { ident, sql } from '../../../storage/src/sql.ts';
+import type { Expr, Query, Select, TableExpr } from './ast.ts';
+import { query as emitQuery } from './emit.ts';
+import { SqlRefused } from './errors.ts';
+import { ADMIN_TABLE_FUNCTIONS, adminMayCall, tenantMayCall } from './functions.ts';
+import { parseSql } from './parse.ts';
+
+export interface SqlScope {
+  /** the ClickHouse database vxflow uses (configured) */
+  database: string;
+  /** the tenant's name, or null for an admin */
+  tenant: string | null;
+}
+
+export const TENANT_TABLES: readonly string[] = ['flows', 'flows_1m', 'flows_5m', 'flows_1h'];
+const TABLE_HINT = 'use flows, flows_1m, flows_5m or flows_1h';
+
+/** The tenant wrapper of one table (exported for the tests that recognise it in output). */
+export function tenantSource(database: string, table: string, tenant: string, final: boolean): string {
+  const from = ident(`${database}.${table}`);
+  return final
+    ? sql`SELECT * FROM ${from} FINAL WHERE tenant = ${tenant}`
+    : sql`SELECT * FROM ${from} WHERE tenant = ${tenant}`;
+}
+
+const display = (parts: string[]) => parts.join('.');
+
+class Guard {
+  constructor(private readonly scope: SqlScope) {}
+
+  private get tenant(): string | null {
+    return this.scope.tenant;
+  }
+
+  query(q: Query): void {
+    for (const p of q.parts) {
+      if (p.t === 'query') this.query(p);
+      else this.select(p);
+    }
+  }
+
+  private select(s: Select): void {
+    for (const w of s.with) this.expr(w, false);
+    for (const c of s.columns) this.expr(c, true);
+    if (s.from) s.from = this.source(s.from);
+    for (const j of s.joins) {
+      j.table = this.source(j.table);
+      if (j.on) this.expr(j.on, false);
+      for (const u of j.using ?? []) this.expr(u, false);
+    }
+    if (this.tenant !== null && s.prewhere && s.from?.t === 'wrapped') {
+      // PREWHERE applies to tables, not to the wrapping subquery: it becomes part of WHERE
+      s.where = s.where ? { t: 'and', items: [s.prewhere, s.where] } : s.prewhere;
+      s.prewhere = undefined;
+    }
+    if (s.prewhere) this.expr(s.prewhere, false);
+    if (s.where) this.expr(s.where, false);
+    for (const g of s.groupBy ?? []) this.expr(g, false);
+    if (s.having) this.expr(s.having, false);
+    for (const o of s.orderBy ?? []) this.expr(o.e, false);
+    for (const b of s.limitBy?.by ?? []) this.expr(b, false);
+  }
+
+  private alias(name: string | undefined): void {
+    if (name === undefined || this.tenant === null) return;
+    if (name.toLowerCase() === 'tenant')
+      throw new SqlRefused(403, 'the alias tenant is not allowed (it is a column name)');
+  }
+
+  private source(t: TableExpr): TableExpr {
+    this.alias(t.alias);
+    switch (t.t) {
+      case 'subq':
+        this.query(t.q);
+        return t;
+      case 'tfn':
+        if (this.tenant === null && ADMIN_TABLE_FUNCTIONS.has(t.name)) {
+          for (const a of t.args) this.expr(a, false);
+          return t;
+        }
+        throw new SqlRefused(403, `table function ${t.name}() is not allowed`);
+      case 'wrapped':
+        return t;
+      case 'table':
+        return this.tenant === null ? this.adminTable(t) : this.tenantTable(t, this.tenant);
+    }
+  }
+
+  private tenantTable(t: TableExpr & { t: 'table' }, tenant: string): TableExpr {
+    if (t.parts.length !== 1 || !TENANT_TABLES.includes(t.parts[0])) {
+      throw new SqlRefused(403, `table ${display(t.parts)} is not allowed for a tenant; ${TABLE_HINT}`);
+    }
+    const name = t.parts[0];
+    return {
+      t: 'wrapped',
+      sql: tenantSource(this.scope.database, name, tenant, t.final),
+      alias: t.alias ?? name,
+    };
+  }
+
+  private adminTable(t: TableExpr & { t: 'table' }): TableExpr {
+    const db = this.scope.database;
+    if (t.parts.length === 1) return { ...t, parts: [db, t.parts[0]] };
+    if (t.parts.length === 2 && (t.parts[0] === db || t.parts[0] === 'system')) return t;
+    if (t.parts.length === 2)
+      throw new SqlRefused(403, `database ${t.parts[0]} is not allowed; use ${db} or system`);
+    throw new SqlRefused(403, `table ${display(t.parts)} is not allowed`);
+  }
+
+  /** `star`: whether * may stand here (a SELECT item or a function argument) */
+  private expr(e: Expr, star: boolean): void {
+    switch (e.t) {
+      case 'num':
+      case 'str':
+      case 'null':
+        return;
+      case 'id':
+        if (this.tenant !== null && e.parts.length > 2) {
+          throw new SqlRefused(
+            403,
+            `the name ${display(e.parts)} is not allowed for a tenant (at most table.column)`,
+          );
+        }
+        return;
+      case 'star':
+        if (!star) throw new SqlRefused(400, '* may only be a SELECT item or a function argument');
+        return;
+      case 'fn': {
+        const ok = this.tenant === null ? adminMayCall(e.name) : tenantMayCall(e.name);
+        if (!ok) throw new SqlRefused(403, `function ${e.name}() is not allowed`);
+        for (const p of e.params ?? []) this.expr(p, false);
+        for (const a of e.args) this.expr(a, e.args.length === 1);
+        return;
+      }
+      case 'bin':
+        this.expr(e.l, false);
+        this.expr(e.r, false);
+        return;
+      case 'and':
+      case 'or':
+      case 'array':
+      case 'tuple':
+        for (const x of e.items) this.expr(x, false);
+        return;
+      case 'not':
+      case 'neg':
+      case 'isnull':
+      case 'tupleEl':
+      case 'interval':
+      case 'extract':
+      case 'cast':
+        this.expr(e.e, false);
+        return;
+      case 'in':
+        this.expr(e.e, false);
+        this.inRight(e);
+        return;
+      case 'between':
+        this.expr(e.e, false);
+        this.expr(e.lo, false);
+        this.expr(e.hi, false);
+        return;
+      case 'ternary':
+        this.expr(e.c, false);
+        this.expr(e.a, false);
+        this.expr(e.b, false);
+        return;
+      case 'lambda':
+        for (const p of e.params) this.alias(p);
+        this.expr(e.body, false);
+        return;
+      case 'index':
+        this.expr(e.e, false);
+        this.expr(e.i, false);
+        return;
+      case 'case':
+        if (e.base) this.expr(e.base, false);
+        for (const [w, th] of e.whens) {
+          this.expr(w, false);
+          this.expr(th, false);
+        }
+        if (e.else) this.expr(e.else, false);
+        return;
+      case 'subquery':
+        this.query(e.q);
+        return;
+      case 'alias':
+        this.alias(e.name);
+        this.expr(e.e, star);
+        return;
+    }
+  }
+
+  /** x IN name reads the table `name`: a tenant must write IN (SELECT …) instead */
+  private inRight(e: Expr & { t: 'in' }): void {
+    const r = e.r;
+    if (r.t === 'id') {
+      if (this.tenant !== null) {
+        throw new SqlRefused(
+          403,
+          `IN ${display(r.parts)}: a table name after IN is not allowed; write IN (SELECT … FROM flows)`,
+        );
+      }
+      const table = this.adminTable({ t: 'table', parts: r.parts, final: false });
+      if (table.t === 'table') e.r = { t: 'id', parts: table.parts };
+      return;
+    }
+    this.expr(r, false);
+  }
+}
+
+/**
+ * Returns the SQL to run for `text` in `scope`, or throws SqlRefused (400: not readable SQL
+ * of the accepted subset; 403: not allowed in this scope).
+ */
+export function guardSql(text: string, scope: SqlScope): string {
+  if (typeof text !== 'string') throw new SqlRefused(400, 'the query must be a string');
+  ident(scope.database); // a configuration error, not the user's: SqlBindError
+  const q = parseSql(text);
+  new Guard(scope).query(q);
+  return emitQuery(q);
+}

@@ -1,0 +1,12 @@
+/**
+ * The SQL core of `POST /api/v1/sql`: guardSql turns a user's query into the SQL to run for
+ * a tenant or an admin (or refuses it), runSql runs that as the read-only ClickHouse user.
+ *
+ *   const text = guardSql(body.query, { database: ch.database, tenant }); // SqlRefused: 400/403
+ *   const result = await runSql(roClient, text, limits);                  // SqlExecutionError: 4xx
+ */
+export type { SqlScope } from './guard.ts';
+export { guardSql, TENANT_TABLES } from './guard.ts';
+export { SqlExecutionError, SqlRefused } from './errors.ts';
+export type { RunOptions, SqlLimits, SqlResult } from './run.ts';
+export { runSql } from './run.ts';
