@@ -3,7 +3,7 @@
  * SqlRefused saying what was refused.
  *
  * A tenant may read the unqualified tables flows, flows_1m, flows_5m and flows_1h. Each
- * reference becomes `(SELECT * FROM <db>.<table> WHERE tenant = '<tenant>') AS <alias>`
+ * reference becomes `(SELECT * FROM <db>.<table> WHERE (tenant = '<tenant>')) AS <alias>`
  * (the tenant bound with the storage literal binder), so nothing the user writes around it
  * can widen it. Every other table, qualified name, table function, a name on the right of
  * IN, a function outside the allowlist (functions.ts), and an alias named `tenant` (which
@@ -37,8 +37,8 @@ const TABLE_HINT = 'use flows, flows_1m, flows_5m or flows_1h';
 export function tenantSource(database: string, table: string, tenant: string, final: boolean): string {
   const from = ident(`${database}.${table}`);
   return final
-    ? sql`SELECT * FROM ${from} FINAL WHERE tenant = ${tenant}`
-    : sql`SELECT * FROM ${from} WHERE tenant = ${tenant}`;
+    ? sql`SELECT * FROM ${from} FINAL WHERE (tenant = ${tenant})`
+    : sql`SELECT * FROM ${from} WHERE (tenant = ${tenant})`;
 }
 
 const display = (parts: string[]) => parts.join('.');

@@ -279,7 +279,7 @@ export class Parser {
     if (this.isWord('LEFT') && this.isWord('ARRAY', 1))
       throw new SqlRefused(400, 'ARRAY JOIN is not supported; use arrayJoin()');
     if (this.isWord('SAMPLE')) throw new SqlRefused(400, 'SAMPLE is not supported');
-    if (this.isWord('UNION') || this.isWord('EXCEPT') || this.isWord('INTERSECT')) {
+    if ((this.isWord('UNION') && !this.isWord('ALL', 1)) || this.isWord('EXCEPT') || this.isWord('INTERSECT')) {
       throw new SqlRefused(400, `${this.peek().value.toUpperCase()} is not supported; only UNION ALL is`);
     }
     if (this.isWord('WINDOW') || this.isWord('QUALIFY')) {
@@ -773,10 +773,8 @@ export class Parser {
         if (t.value === '(') return this.parseParenthesized();
         if (t.value === '[') {
           this.next();
-          this.enter();
           const items = this.isOp(']') ? [] : this.parseExprList();
           this.expectOp(']');
-          this.leave();
           return this.mk({ t: 'array', items }, ...items);
         }
         if (t.value === '*') {
@@ -794,7 +792,6 @@ export class Parser {
 
   private parseParenthesized(): Expr {
     this.next();
-    this.enter();
     let e: Expr;
     if (this.isWord('SELECT') || this.isWord('WITH')) {
       const q = this.parseQuery();
@@ -809,7 +806,6 @@ export class Parser {
       // a parenthesised query followed by UNION ALL inside an expression is not supported
     }
     this.expectOp(')');
-    this.leave();
     return e;
   }
 
@@ -862,7 +858,6 @@ export class Parser {
 
   private parseCall(name: string): Expr {
     this.expectOp('(');
-    this.enter();
     let distinct = false;
     let args: Expr[] = [];
     if (this.acceptWord('DISTINCT')) distinct = true;
@@ -883,7 +878,6 @@ export class Parser {
     if (this.isWord('OVER')) throw new SqlRefused(400, 'window functions (OVER) are not supported');
     if (this.isWord('FILTER') && this.isOp('(', 1))
       throw new SqlRefused(400, 'FILTER (WHERE …) is not supported; use the -If combinator');
-    this.leave();
     const node: Expr = {
       t: 'fn',
       name,
@@ -895,7 +889,6 @@ export class Parser {
   }
 
   private parseCase(): Expr {
-    this.enter();
     let base: Expr | undefined;
     if (!this.isWord('WHEN')) base = this.parseExpr();
     const whens: [Expr, Expr][] = [];
@@ -908,14 +901,12 @@ export class Parser {
     let els: Expr | undefined;
     if (this.acceptWord('ELSE')) els = this.parseExpr();
     this.expectWord('END');
-    this.leave();
     const node: Expr = { t: 'case', whens, ...(base ? { base } : {}), ...(els ? { else: els } : {}) };
     return this.mk(node, base, els, ...whens.flat());
   }
 
   private parseCast(): Expr {
     this.expectOp('(');
-    this.enter();
     const e = this.parseExpr();
     let node: Expr;
     if (this.acceptWord('AS')) {
@@ -926,7 +917,6 @@ export class Parser {
       node = this.mk({ t: 'fn', name: 'CAST', args: [e, ty] }, e, ty);
     } else this.fail("AS or ','");
     this.expectOp(')');
-    this.leave();
     return node;
   }
 
@@ -965,22 +955,18 @@ export class Parser {
 
   private parseExtract(): Expr {
     this.expectOp('(');
-    this.enter();
     const unit = this.next().value.toUpperCase();
     this.expectWord('FROM');
     const e = this.parseExpr();
     this.expectOp(')');
-    this.leave();
     return this.mk({ t: 'extract', unit, e }, e);
   }
 
   private parseInterval(): Expr {
-    this.enter();
     const e = this.parseAdditive();
     const u = this.peek();
     if (!this.isUnit(0)) this.fail('a time unit (SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR)');
     this.next();
-    this.leave();
     return this.mk({ t: 'interval', e, unit: u.value.toUpperCase() }, e);
   }
 }
