@@ -130,6 +130,9 @@ describe('filter keywords compile to the expected SQL', () => {
     ['traffic_class = east-west', "(traffic_class = 'east-west')"],
     ["network like 'web-%'", "(network LIKE 'web-%')"],
     ['network not like "web%"', "(NOT (network LIKE 'web%'))"],
+    ["network like 'a\\%b'", "(network LIKE 'a\\\\%b')"],
+    ["network like 'a\\_b'", "(network LIKE 'a\\\\_b')"],
+    ["network like 'it\\'s'", "(network LIKE 'it\\'s')"],
     ['subnet like db_', "((src_subnet LIKE 'db_') OR (dst_subnet LIKE 'db_'))"],
     ['tenant in [acme, "b c"]', "(tenant IN ('acme', 'b c'))"],
     ["time_received >= '2026-11-25 10:00:00'", "(time_received >= toDateTime('2026-11-25 10:00:00', 'UTC'))"],
@@ -232,8 +235,19 @@ describe('FILTER_KEYWORDS', () => {
       expect(words).toContain(w);
     }
     for (const c of COLUMNS) expect(words).toContain(c.name);
+    const values = (w: string) => FILTER_KEYWORDS.find((k) => k.keyword === w)?.values;
+    expect(values('proto')).toContain('tcp');
+    expect(values('tunnel')).toContain('vxlan');
+    expect(values('class')).toEqual(['east-west', 'north-south', 'unknown']);
+    expect(values('flags')).toEqual(['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C']);
+    expect(values('traffic_class')).toEqual(values('class'));
+    expect(new Set(words).size).toBe(words.length);
     for (const k of FILTER_KEYWORDS) {
       expect(k.description.length, k.keyword).toBeGreaterThan(0);
+      for (const v of k.values ?? []) {
+        const f = k.keyword === 'flags' ? `flags ${v}` : `${k.keyword} ${v}`;
+        expect(() => compileFilter(f), f).not.toThrow();
+      }
       expect(() => compileFilter(k.example), k.example).not.toThrow();
     }
   });
@@ -263,6 +277,8 @@ describe('errors: position (0-based), what was expected, what came', () => {
     ['tenant other or 1=1', 16, 'a filter keyword, a column name or (', '1'],
     ['tcp udp', 4, "'and', 'or' or end of input", 'udp'],
     ['tcp )', 4, 'no ) without its (', ')'],
+    ['port 80,443', 7, "'and', 'or' or end of input (a list is written in [a, b])", ','],
+    ["network like 'a\\b'", 13, 'a pattern whose backslashes escape only %, _ or a backslash', "'a\\b'"],
     ['(tcp', 4, "')' to close the ( at 0, 'and' or 'or'", ''],
     ['tcp and', 7, 'a filter keyword, a column name or (', ''],
     ['and tcp', 0, 'a filter keyword, a column name or (', 'and'],

@@ -2,13 +2,15 @@
  * The filter language's vocabulary for the UI's help and completion: the keywords, then
  * every schema column (from COLUMNS, with its own description).
  */
-import { COLUMN_FIELDS } from './fields.ts';
+import { ALIASES, COLUMN_FIELDS, TCP_FLAGS, type ValueType } from './fields.ts';
 import { parseFilter } from './parser.ts';
 
 export interface FilterKeyword {
   readonly keyword: string;
   readonly description: string;
   readonly example: string;
+  /** the closed set of words its values take, for completion (proto tcp, tunnel vxlan) */
+  readonly values?: readonly string[];
 }
 
 const SUGAR: readonly FilterKeyword[] = [
@@ -146,21 +148,44 @@ function example(name: string, kind: string): string {
   }
 }
 
-const COLUMN_KEYWORDS: readonly FilterKeyword[] = [...COLUMN_FIELDS].map(([name, f]) => ({
-  keyword: name,
-  description: f.description,
-  example: example(name, f.type.kind),
-}));
+function valuesOf(type: ValueType): readonly string[] | undefined {
+  if (type.kind === 'uint' && type.names) return Object.keys(type.names);
+  if (type.kind === 'string' && type.values) return Object.keys(type.values);
+  return undefined;
+}
 
-/** Keywords (those the schema still has columns for: their example parses), then every column. */
+function withValues(k: FilterKeyword, values: readonly string[] | undefined): FilterKeyword {
+  return values ? { ...k, values } : k;
+}
+
+const COLUMN_KEYWORDS: readonly FilterKeyword[] = [...COLUMN_FIELDS].map(([name, f]) =>
+  withValues(
+    { keyword: name, description: f.description, example: example(name, f.type.kind) },
+    valuesOf(f.type),
+  ),
+);
+
+/** Values of the keywords that are another name for a column, and of flags. */
+function sugarValues(keyword: string): readonly string[] | undefined {
+  if (keyword === 'flags') return Object.keys(TCP_FLAGS);
+  const f = ALIASES.get(keyword) ?? COLUMN_FIELDS.get(keyword);
+  return f ? valuesOf(f.type) : undefined;
+}
+
+const SUGAR_AVAILABLE: readonly FilterKeyword[] = SUGAR.filter((k) => {
+  try {
+    parseFilter(k.example);
+    return true;
+  } catch {
+    return false;
+  }
+}).map((k) => withValues(k, sugarValues(k.keyword)));
+
+/**
+ * The keywords (those the schema still has columns for: their example parses), then every
+ * column not already listed as a keyword (proto).
+ */
 export const FILTER_KEYWORDS: readonly FilterKeyword[] = [
-  ...SUGAR.filter((k) => {
-    try {
-      parseFilter(k.example);
-      return true;
-    } catch {
-      return false;
-    }
-  }),
-  ...COLUMN_KEYWORDS,
+  ...SUGAR_AVAILABLE,
+  ...COLUMN_KEYWORDS.filter((c) => !SUGAR_AVAILABLE.some((k) => k.keyword === c.keyword)),
 ];

@@ -3,7 +3,8 @@
  * whole input:
  *
  *   word    = 1*( ALPHA / DIGIT / "-" / "_" / "." / ":" / "/" )   bare words, numbers, addresses, CIDRs
- *   string  = "'" *( char / "\" any ) "'"  /  '"' *( char / "\" any ) '"'
+ *   string  = "'" *( char / "\'" / "\\" ) "'"  /  '"' *( char / '\"' / "\\" ) '"'
+ *             (a backslash before anything else is itself: 'web\%' is the 5 characters web\%)
  *   op      = "=" / "==" / "!=" / "<>" / "<" / "<=" / ">" / ">=" / "!" / "&&" / "||"
  *   punct   = "(" / ")" / "[" / "]" / ","
  *
@@ -70,8 +71,7 @@ export function tokenize(text: string): Token[] {
         if (i >= n) throw new FilterError(n, `a closing ${ch} for the string at ${start}`, '');
         const d = text[i];
         if (d === ch) break;
-        if (d === '\\') {
-          if (i + 1 >= n) throw new FilterError(n, `a closing ${ch} for the string at ${start}`, '');
+        if (d === '\\' && (text[i + 1] === ch || text[i + 1] === '\\')) {
           value += text[i + 1];
           i += 2;
         } else {

@@ -61,7 +61,11 @@ class Parser {
     if (t.kind !== 'end') {
       throw new FilterError(
         t.pos,
-        t.text === ')' ? 'no ) without its (' : "'and', 'or' or end of input",
+        t.text === ')'
+          ? 'no ) without its ('
+          : t.text === ','
+            ? "'and', 'or' or end of input (a list is written in [a, b])"
+            : "'and', 'or' or end of input",
         t.text,
       );
     }
@@ -236,6 +240,9 @@ class Parser {
       if (p.kind !== 'string' && !(p.kind === 'word' && !RESERVED.has(p.value.toLowerCase()))) {
         throw new FilterError(p.pos, "a pattern ('web-%')", p.text);
       }
+      if (!validLikeEscapes(p.value)) {
+        throw new FilterError(p.pos, 'a pattern whose backslashes escape only %, _ or a backslash', p.text);
+      }
       this.next();
       node = test(cols, { op: 'like', pattern: p.value });
     } else {
@@ -346,6 +353,20 @@ class Parser {
     this.next();
     return result;
   }
+}
+
+/**
+ * LIKE treats a backslash as an escape; ClickHouse releases differ on any other escape (18.16
+ * matches nothing, current ones refuse the query), so only \%, \_ and \\ are accepted.
+ */
+function validLikeEscapes(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] !== '\\') continue;
+    const next = pattern[i + 1];
+    if (next !== '%' && next !== '_' && next !== '\\') return false;
+    i++;
+  }
+  return true;
 }
 
 /** rec[key] for the record's own keys only ('constructor' is no protocol name) */

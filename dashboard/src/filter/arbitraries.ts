@@ -1,5 +1,6 @@
 /**
- * fast-check arbitraries for the filter language (tests only): random filters built from
+ * fast-check arbitraries for the filter language (for the tests only: property.test.ts and
+ * test/dashboard/filter.test.ts; nothing in production imports this file): random filters built from
  * its vocabulary, mostly valid, with the odd wrong token, hostile string and deep nesting.
  */
 import fc from 'fast-check';
