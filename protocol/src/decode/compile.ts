@@ -8,13 +8,18 @@
  * written into the generated source. Names of extra fields travel in an array argument,
  * never as code. The generated loop checks every bound before it reads.
  */
-import { COLUMNS } from '../schema/columns.ts';
-import { lookupElement, PEN_VMWARE } from '../ie/index.ts';
+import {
+  COLUMNS,
+  type Column,
+  type ColumnWire,
+  type ElementRef,
+  type FlowRecord,
+} from '../schema/columns.ts';
+import { lookupElement } from '../ie/index.ts';
 import type { IeType } from '../ie/types.ts';
 import type { HeaderContext } from './context.ts';
 import { samplingRateFor } from './context.ts';
 import { type FieldSpec, recordBounds, type TemplateDef, VARLEN } from './template.ts';
-import type { FlowRecord } from '../schema/columns.ts';
 import {
   addCounters,
   ipv6ToString,
@@ -166,13 +171,18 @@ function extraExpr(f: Placed): string {
   }
 }
 
-/** Key under which the normaliser knows an element: its IANA id, or 'v<id>' for VMware's. */
-function roleKey(version: number, f: FieldSpec): number | string | null {
-  if (f.pen === PEN_VMWARE) return `v${f.id}`;
-  if (f.pen !== 0) return null;
+/**
+ * Key under which the mapping knows an element: its IANA id, or `pen<PEN>.<id>` (the
+ * schema's ElementRef). v9 field types from 32768 up are vendor-specific: no column's.
+ */
+function roleKey(version: number, f: FieldSpec): ElementRef | null {
+  if (f.pen !== 0) return `pen${f.pen}.${f.id}`;
   if (version === 9 && f.id >= 32768) return null;
   return f.id;
 }
+
+/** Header fields, as the generated function's locals. */
+const HEADER_LOCAL = { received: 'hRecv', exporter: 'hExp', domain: 'hDom', version: 'hVer' } as const;
 
 export interface CompileOptions {
   keepExtra: boolean;
@@ -226,19 +236,19 @@ export function generateSource(
   });
   const nextRecord = `${base}+${k}`;
 
-  const byRole = new Map<number | string, Placed>();
+  const byRole = new Map<ElementRef, Placed>();
   for (const f of placed) {
     const key = roleKey(version, f.spec);
     // a repeated element (outer then inner header, as Huawei and Cisco send): the last wins, as in pmacct
     if (key !== null) byRole.set(key, f);
   }
   const consumed = new Set<Placed>();
-  const use = (key: number | string): Placed | undefined => {
+  const use = (key: ElementRef): Placed | undefined => {
     const f = byRole.get(key);
     if (f) consumed.add(f);
     return f;
   };
-  const first = (...keys: (number | string)[]): Placed | undefined => {
+  const first = (keys: readonly ElementRef[]): Placed | undefined => {
     for (const key of keys) if (byRole.has(key)) return use(key);
     return undefined;
   };
@@ -253,20 +263,24 @@ export function generateSource(
   };
 
   // addresses: an IPv4 and an IPv6 element may both be present, one of them unused (zeros)
-  const ipPick = (keys: number[] | string[]): string => {
-    const fields = (keys as (number | string)[]).map((key) => use(key)).filter((f) => f !== undefined);
+  const ipPick = (keys: readonly ElementRef[]): string => {
+    const fields = keys.map((key) => use(key)).filter((f) => f !== undefined);
     if (fields.length === 0) return "''";
     let expr = ipExpr(fields[fields.length - 1]);
     for (let i = fields.length - 2; i >= 0; i--)
       expr = `(${ipZeroExpr(fields[i])}?${expr}:${ipExpr(fields[i])})`;
     return expr;
   };
-  const numOf = (...keys: (number | string)[]): string => {
-    const f = first(...keys);
+  const numOf = (keys: readonly ElementRef[]): string => {
+    const f = first(keys);
     return f ? numExpr(f) : '0';
   };
-  const counter = (direct: number[], initiator: number, responder: number): string => {
-    const f = first(...direct);
+  const macOf = (keys: readonly ElementRef[]): string => {
+    const f = first(keys);
+    return f ? (f.fixedLen === 6 ? `mac(b,${f.pos},6)` : '0') : '0';
+  };
+  const counter = (direct: readonly number[], [initiator, responder]: readonly [number, number]): string => {
+    const f = first(direct);
     if (f) return uintExpr(f);
     const a = use(initiator);
     const r = use(responder);
@@ -275,112 +289,81 @@ export function generateSource(
     if (r) return uintExpr(r);
     return '0';
   };
-
-  const cols: Record<string, string> = {};
-  cols.time_received = 'hRecv';
-  cols.exporter = 'hExp';
-  cols.observation_domain = 'hDom';
-  cols.version = 'hVer';
-  const src4 = byRole.has(8);
-  const src6 = byRole.has(27);
-  cols.src_addr = ipPick([8, 27]);
-  cols.dst_addr = ipPick([12, 28]);
-  cols.src_port = numOf(7, 180, 182);
-  cols.dst_port = numOf(11, 181, 183);
-  cols.proto = numOf(4);
-  cols.tcp_flags = numOf(6);
-  cols.tos = numOf(5);
-  // ICMP: type<<8|code elements (32, 139) or separate type/code elements (176–179)
-  const tc4 = use(32);
-  const tc6 = use(139);
+  // ICMP: type<<8|code elements, or separate type/code elements (the same choice for both columns)
   let icmpElements = false;
-  if (tc4 || tc6) {
-    icmpElements = true;
-    const parts = [tc4, tc6].filter((f) => f !== undefined).map((f) => local(f, numExpr(f)));
-    const v = parts.length === 2 ? `(${parts[0]}||${parts[1]})` : parts[0];
-    cols.icmp_type = `(${v}>>8&255)`;
-    cols.icmp_code = `(${v}&255)`;
-  } else if (byRole.has(176) || byRole.has(178)) {
-    icmpElements = true;
-    cols.icmp_type = numOf(176, 178);
-    cols.icmp_code = numOf(177, 179);
-  } else {
-    cols.icmp_type = '0';
-    cols.icmp_code = '0';
-  }
-  if (byRole.has(60)) cols.ip_version = numOf(60);
-  else if (src4 && src6) cols.ip_version = "(rec.src_addr.indexOf(':')>=0?6:rec.src_addr===''?0:4)";
-  else cols.ip_version = src4 || byRole.has(12) ? '4' : src6 || byRole.has(28) ? '6' : '0';
-  cols.bytes = counter([1, 23, 85], 231, 232);
-  cols.packets = counter([2, 24, 86], 298, 299);
-  // sampling: in the record (34, 50, 305/306), else from options data by sampler id (48, 302)
-  let recordRate = '';
-  const r34 = first(34, 50);
-  if (r34) recordRate = numExpr(r34);
-  else if (byRole.has(305)) {
-    const interval = local(use(305)!, numExpr(byRole.get(305)!));
-    const space = byRole.has(306) ? numExpr(use(306)!) : '0';
-    recordRate = `(${interval}>0?(${space}>0?Math.round((${interval}+${space})/${interval}):${interval}):0)`;
-  }
-  const sampler = byRole.get(48) ?? byRole.get(302);
-  const samplerExpr = sampler ? numExpr(sampler) : '-1'; // kept in extra as well
-  cols.sampling_rate = recordRate
-    ? `(${recordRate}||rate(h.st,${samplerExpr}))`
-    : `rate(h.st,${samplerExpr})`;
-  cols.in_if = numOf(10, 252);
-  cols.out_if = numOf(14, 253);
-  cols.direction = numOf(61);
-  cols.vlan = numOf(58, 243, 59, 254);
-  const macOf = (...keys: number[]): string => {
-    const f = first(...keys);
-    return f ? (f.fixedLen === 6 ? `mac(b,${f.pos},6)` : '0') : '0';
+  const icmp = (w: Extract<ColumnWire, { from: 'icmp' }>): string => {
+    const joint = w.typeCode.map((key) => use(key)).filter((f) => f !== undefined);
+    if (joint.length > 0) {
+      icmpElements = true;
+      const parts = joint.map((f) => local(f, numExpr(f)));
+      const v = parts.length === 2 ? `(${parts[0]}||${parts[1]})` : parts[0];
+      return w.part === 'type' ? `(${v}>>8&255)` : `(${v}&255)`;
+    }
+    if (w.type.some((key) => byRole.has(key))) {
+      icmpElements = true;
+      return numOf(w.part === 'type' ? w.type : w.code);
+    }
+    return '0';
   };
-  cols.src_mac = macOf(56, 81);
-  cols.dst_mac = macOf(80, 57);
-  cols.next_hop = ipPick([15, 62, 18, 63]);
-  cols.src_as = numOf(16);
-  cols.dst_as = numOf(17);
-  cols.src_mask = numOf(9, 29);
-  cols.dst_mask = numOf(13, 30);
-  cols.flow_end_reason = numOf(136);
-  // VNI: IE 351 (top octet = segment type, low 24 bits = VNI) or VMware tunnelKey (892)
-  const seg = use(351);
-  const key = use('v892');
-  const segExpr = seg
-    ? seg.fixedLen === 8
-      ? `(b[${seg.pos}+5]<<16|b[${seg.pos}+6]<<8|b[${seg.pos}+7])`
-      : `(num(b,${seg.pos},${seg.len})&16777215)`
-    : '';
-  const keyExpr = key ? numExpr(key) : '';
-  cols.vni = segExpr && keyExpr ? `(${segExpr}||${keyExpr})` : segExpr || keyExpr || '0';
-  // OVS tunnelType codes (VXLAN 1, GRE 2, LISP 3, STT 4, Geneve 7) to the canonical ones
-  if (byRole.has('v891')) {
-    const tt = numOf('v891');
-    cols.tunnel_type = `((t)=>t===7?3:t===3?4:t===4?5:t)(${tt})`;
-  } else cols.tunnel_type = numOf('v891');
-  cols.tunnel_src = ipPick(['v893']);
-  cols.tunnel_dst = ipPick(['v894']);
-
-  // times
-  const init = byRole.get(160);
-  const timeOf = (keys: [number, number, number, number, number, number]): string => {
-    const [ms, s, us, ns, delta, uptime] = keys;
+  const ipVersion = (w: Extract<ColumnWire, { from: 'ip-version' }>): string => {
+    if (w.elements.some((key) => byRole.has(key))) return numOf(w.elements);
+    const src4 = byRole.has(w.src[0]);
+    const src6 = byRole.has(w.src[1]);
+    if (src4 && src6) return "(rec.src_addr.indexOf(':')>=0?6:rec.src_addr===''?0:4)";
+    return src4 || byRole.has(w.dst[0]) ? '4' : src6 || byRole.has(w.dst[1]) ? '6' : '0';
+  };
+  // sampling: in the record, else from options data by sampler id (which stays in extra as well)
+  const sampling = (w: Extract<ColumnWire, { from: 'sampling' }>): string => {
+    let recordRate = '';
+    const direct = first(w.elements);
+    const [intervalKey, spaceKey] = w.interval;
+    if (direct) recordRate = numExpr(direct);
+    else if (byRole.has(intervalKey)) {
+      const interval = local(use(intervalKey)!, numExpr(byRole.get(intervalKey)!));
+      const space = byRole.has(spaceKey) ? numExpr(use(spaceKey)!) : '0';
+      recordRate = `(${interval}>0?(${space}>0?Math.round((${interval}+${space})/${interval}):${interval}):0)`;
+    }
+    let sampler: Placed | undefined;
+    for (const key of w.sampler) sampler ??= byRole.get(key);
+    const samplerExpr = sampler ? numExpr(sampler) : '-1';
+    return recordRate ? `(${recordRate}||rate(h.st,${samplerExpr}))` : `rate(h.st,${samplerExpr})`;
+  };
+  // VNI: the segment id's low 24 bits (its top octet is the segment type), else the tunnel key
+  const segment = (w: Extract<ColumnWire, { from: 'segment' }>): string => {
+    const seg = use(w.segment);
+    const key = use(w.key);
+    const segExpr = seg
+      ? seg.fixedLen === 8
+        ? `(b[${seg.pos}+5]<<16|b[${seg.pos}+6]<<8|b[${seg.pos}+7])`
+        : `(num(b,${seg.pos},${seg.len})&16777215)`
+      : '';
+    const keyExpr = key ? numExpr(key) : '';
+    return segExpr && keyExpr ? `(${segExpr}||${keyExpr})` : segExpr || keyExpr || '0';
+  };
+  const mapped = (w: Extract<ColumnWire, { from: 'first' }>): string => {
+    if (!w.map || !w.elements.some((key) => byRole.has(key))) return numOf(w.elements);
+    const cases = w.map.map(([from, to]) => `t===${from}?${to}:`).join('');
+    return `((t)=>${cases}t)(${numOf(w.elements)})`;
+  };
+  const init = (key: number) => byRole.get(key);
+  const time = (w: Extract<ColumnWire, { from: 'time' }>): string => {
     const pick = (key: number): Placed | undefined => (byRole.has(key) ? use(key) : undefined);
-    const fms = pick(ms);
+    const fms = pick(w.ms);
     if (fms) return `Number(${uintExpr(fms)})`;
-    const fs = pick(s);
+    const fs = pick(w.s);
     if (fs) return `(${numExpr(fs)}*1000)`;
-    const ntp = pick(us) ?? pick(ns);
+    const ntp = pick(w.us) ?? pick(w.ns);
     if (ntp) return ntp.fixedLen === 8 ? `ntp(b,${ntp.pos})` : '0';
-    const fd = pick(delta);
+    const fd = pick(w.delta);
     if (fd) return `(hExpMs-Math.floor(${numExpr(fd)}/1000))`;
-    const fu = pick(uptime);
+    const fu = pick(w.uptime);
     if (fu) {
       if (version === 10) {
-        const base = init ? `(Number(${uintExpr(init)})||h.st.initMs)` : 'h.st.initMs';
+        const fi = init(w.init);
+        const base = fi ? `(Number(${uintExpr(fi)})||h.st.initMs)` : 'h.st.initMs';
         // Without systemInitTimeMilliseconds the export time is the best estimate of the
         // end; the start keeps the flow's duration from the two uptime values.
-        const end = uptime === 22 ? byRole.get(21) : undefined;
+        const end = w.uptimePair !== undefined ? byRole.get(w.uptimePair) : undefined;
         const fallback = end ? `(hExpMs-(${numExpr(end)}-${numExpr(fu)}))` : 'hExpMs';
         return `(${base}>0?${base}+${numExpr(fu)}:${fallback})`;
       }
@@ -389,14 +372,37 @@ export function generateSource(
     }
     return '0';
   };
-  cols.flow_start = timeOf([152, 150, 154, 156, 158, 22]);
-  cols.flow_end = timeOf([153, 151, 155, 157, 159, 21]);
+
+  /** The expression for one column, as its schema entry says. */
+  const columnExpr = (c: Column): string => {
+    const w: ColumnWire = c.wire;
+    switch (w.from) {
+      case 'header':
+        return HEADER_LOCAL[w.header];
+      case 'inventory':
+        return c.kind === 'string' ? "''" : '0';
+      case 'first':
+        if (c.kind === 'mac') return macOf(w.elements);
+        return mapped(w);
+      case 'address':
+        return ipPick(w.elements);
+      case 'counter':
+        return counter(w.elements, w.pair);
+      case 'time':
+        return time(w);
+      case 'icmp':
+        return icmp(w);
+      case 'ip-version':
+        return ipVersion(w);
+      case 'sampling':
+        return sampling(w);
+      case 'segment':
+        return segment(w);
+    }
+  };
 
   const assigns: string[] = [];
-  for (const c of COLUMNS) {
-    const expr = cols[c.name] ?? (c.kind === 'ip' || c.kind === 'string' ? "''" : '0');
-    assigns.push(`rec.${c.name}=${expr};`);
-  }
+  for (const c of COLUMNS) assigns.push(`rec.${c.name}=${columnExpr(c)};`);
 
   const names: string[] = [];
   if (opts.keepExtra) {
@@ -434,7 +440,6 @@ export function generateSource(
     'return function decodeSet(b,o,end,rec,h,emit){',
     `var n=0,q=0${varDecls};`,
     'var hRecv=h.receivedMs,hExp=h.exporter,hDom=h.domain,hVer=h.version,hExpMs=h.exportMs,hUp=h.uptime;',
-    `var setRate=${sampler ? '0' : 'rate(h.st,-1)'};`,
     `while(o+${bounds.min}<=end){`,
     // records shorter than the 4-octet alignment cannot be told from padding (RFC 3954
     // erratum 2096): a zero tail of fewer than 4 octets is padding

@@ -4,7 +4,7 @@
  * over the array, with no per-record or per-field allocation. Writers return the offset
  * after what they wrote (variable-length fields write a length octet first, RFC 7011 §7).
  */
-import type { FlowRecord } from '../schema/columns.ts';
+import type { ColumnName, FlowRecord } from '../schema/columns.ts';
 import { writeIPv4, writeIPv6 } from './address.ts';
 
 export type FieldWriter = (buf: Buffer, off: number, rec: FlowRecord) => number;
@@ -18,6 +18,12 @@ export interface FieldSpec {
   readonly length: number;
   /** most octets one record can use for this field (length octet included) */
   readonly maxBytes: number;
+  /**
+   * the schema columns it carries (protocol/src/schema/columns.ts; schema/wire.test.ts
+   * checks that the decoder reads them back from this element); none for an element
+   * derived from another column that no column is read from (OVS's tunnel protocol, port)
+   */
+  readonly columns: readonly ColumnName[];
   readonly write: FieldWriter;
 }
 
@@ -27,11 +33,18 @@ export const PEN_VMWARE = 6876;
 
 const TWO_32 = 4294967296;
 
-const fixed = (id: number, length: number, write: FieldWriter, pen = 0): FieldSpec => ({
+const fixed = (
+  id: number,
+  length: number,
+  columns: readonly ColumnName[],
+  write: FieldWriter,
+  pen = 0,
+): FieldSpec => ({
   id,
   pen,
   length,
   maxBytes: length,
+  columns,
   write,
 });
 
@@ -53,133 +66,133 @@ function writeMac(buf: Buffer, off: number, v: number): void {
 
 // ---- the inner flow: IANA elements shared by v9 and IPFIX ----
 
-export const srcIPv4 = fixed(8, 4, (b, o, r) => {
+export const srcIPv4 = fixed(8, 4, ['src_addr'], (b, o, r) => {
   writeIPv4(b, o, r.src_addr);
   return o + 4;
 });
-export const dstIPv4 = fixed(12, 4, (b, o, r) => {
+export const dstIPv4 = fixed(12, 4, ['dst_addr'], (b, o, r) => {
   writeIPv4(b, o, r.dst_addr);
   return o + 4;
 });
-export const nextHopIPv4 = fixed(15, 4, (b, o, r) => {
+export const nextHopIPv4 = fixed(15, 4, ['next_hop'], (b, o, r) => {
   writeIPv4(b, o, r.next_hop);
   return o + 4;
 });
-export const srcIPv6 = fixed(27, 16, (b, o, r) => {
+export const srcIPv6 = fixed(27, 16, ['src_addr'], (b, o, r) => {
   writeIPv6(b, o, r.src_addr);
   return o + 16;
 });
-export const dstIPv6 = fixed(28, 16, (b, o, r) => {
+export const dstIPv6 = fixed(28, 16, ['dst_addr'], (b, o, r) => {
   writeIPv6(b, o, r.dst_addr);
   return o + 16;
 });
-export const nextHopIPv6 = fixed(62, 16, (b, o, r) => {
+export const nextHopIPv6 = fixed(62, 16, ['next_hop'], (b, o, r) => {
   writeIPv6(b, o, r.next_hop);
   return o + 16;
 });
 
-export const srcPort = fixed(7, 2, (b, o, r) => {
+export const srcPort = fixed(7, 2, ['src_port'], (b, o, r) => {
   b.writeUInt16BE(r.src_port & 0xffff, o);
   return o + 2;
 });
-export const dstPort = fixed(11, 2, (b, o, r) => {
+export const dstPort = fixed(11, 2, ['dst_port'], (b, o, r) => {
   b.writeUInt16BE(r.dst_port & 0xffff, o);
   return o + 2;
 });
-export const protocol = fixed(4, 1, (b, o, r) => {
+export const protocol = fixed(4, 1, ['proto'], (b, o, r) => {
   b[o] = r.proto;
   return o + 1;
 });
-export const tos = fixed(5, 1, (b, o, r) => {
+export const tos = fixed(5, 1, ['tos'], (b, o, r) => {
   b[o] = r.tos;
   return o + 1;
 });
 /** v9 TCP_FLAGS is one octet (RFC 3954 §8). */
-export const tcpFlags8 = fixed(6, 1, (b, o, r) => {
+export const tcpFlags8 = fixed(6, 1, ['tcp_flags'], (b, o, r) => {
   b[o] = r.tcp_flags;
   return o + 1;
 });
 /** IPFIX tcpControlBits is unsigned16 since RFC 7125 (NS, CWR, ECE above the classic eight). */
-export const tcpFlags16 = fixed(6, 2, (b, o, r) => {
+export const tcpFlags16 = fixed(6, 2, ['tcp_flags'], (b, o, r) => {
   b.writeUInt16BE(r.tcp_flags & 0xffff, o);
   return o + 2;
 });
-export const ipVersion4 = fixed(60, 1, (b, o) => {
+export const ipVersion4 = fixed(60, 1, ['ip_version'], (b, o) => {
   b[o] = 4;
   return o + 1;
 });
-export const ipVersion6 = fixed(60, 1, (b, o) => {
+export const ipVersion6 = fixed(60, 1, ['ip_version'], (b, o) => {
   b[o] = 6;
   return o + 1;
 });
-export const direction = fixed(61, 1, (b, o, r) => {
+export const direction = fixed(61, 1, ['direction'], (b, o, r) => {
   b[o] = r.direction;
   return o + 1;
 });
-export const flowEndReason = fixed(136, 1, (b, o, r) => {
+export const flowEndReason = fixed(136, 1, ['flow_end_reason'], (b, o, r) => {
   b[o] = r.flow_end_reason;
   return o + 1;
 });
-export const inIf = fixed(10, 4, (b, o, r) => {
+export const inIf = fixed(10, 4, ['in_if'], (b, o, r) => {
   b.writeUInt32BE(r.in_if >>> 0, o);
   return o + 4;
 });
-export const outIf = fixed(14, 4, (b, o, r) => {
+export const outIf = fixed(14, 4, ['out_if'], (b, o, r) => {
   b.writeUInt32BE(r.out_if >>> 0, o);
   return o + 4;
 });
-export const bytes = fixed(1, 8, (b, o, r) => {
+export const bytes = fixed(1, 8, ['bytes'], (b, o, r) => {
   writeU64(b, o, r.bytes);
   return o + 8;
 });
-export const packets = fixed(2, 8, (b, o, r) => {
+export const packets = fixed(2, 8, ['packets'], (b, o, r) => {
   writeU64(b, o, r.packets);
   return o + 8;
 });
 /** ICMP type×256+code: 32 icmpTypeCodeIPv4, 139 icmpTypeCodeIPv6. */
 const icmpTypeCode = (id: number) =>
-  fixed(id, 2, (b, o, r) => {
+  fixed(id, 2, ['icmp_type', 'icmp_code'], (b, o, r) => {
     b.writeUInt16BE(((r.icmp_type & 0xff) << 8) | (r.icmp_code & 0xff), o);
     return o + 2;
   });
 export const icmpTypeCodeIPv4 = icmpTypeCode(32);
 export const icmpTypeCodeIPv6 = icmpTypeCode(139);
 /** prefix lengths: 9/13 for IPv4, 29/30 for IPv6 (same numbers in v9 and IPFIX) */
-export const srcMask4 = fixed(9, 1, (b, o, r) => {
+export const srcMask4 = fixed(9, 1, ['src_mask'], (b, o, r) => {
   b[o] = r.src_mask;
   return o + 1;
 });
-export const dstMask4 = fixed(13, 1, (b, o, r) => {
+export const dstMask4 = fixed(13, 1, ['dst_mask'], (b, o, r) => {
   b[o] = r.dst_mask;
   return o + 1;
 });
-export const srcMask6 = fixed(29, 1, (b, o, r) => {
+export const srcMask6 = fixed(29, 1, ['src_mask'], (b, o, r) => {
   b[o] = r.src_mask;
   return o + 1;
 });
-export const dstMask6 = fixed(30, 1, (b, o, r) => {
+export const dstMask6 = fixed(30, 1, ['dst_mask'], (b, o, r) => {
   b[o] = r.dst_mask;
   return o + 1;
 });
-export const vlan = fixed(58, 2, (b, o, r) => {
+export const vlan = fixed(58, 2, ['vlan'], (b, o, r) => {
   b.writeUInt16BE(r.vlan & 0xffff, o);
   return o + 2;
 });
-export const srcMac = fixed(56, 6, (b, o, r) => {
+export const srcMac = fixed(56, 6, ['src_mac'], (b, o, r) => {
   writeMac(b, o, r.src_mac);
   return o + 6;
 });
-export const dstMac = fixed(80, 6, (b, o, r) => {
+export const dstMac = fixed(80, 6, ['dst_mac'], (b, o, r) => {
   writeMac(b, o, r.dst_mac);
   return o + 6;
 });
 
 /** IPFIX absolute times, 152/153 flowStart/EndMilliseconds (dateTimeMilliseconds, 8 octets). */
-export const flowStartMs = fixed(152, 8, (b, o, r) => {
+export const flowStartMs = fixed(152, 8, ['flow_start'], (b, o, r) => {
   writeU64(b, o, r.flow_start);
   return o + 8;
 });
-export const flowEndMs = fixed(153, 8, (b, o, r) => {
+export const flowEndMs = fixed(153, 8, ['flow_end'], (b, o, r) => {
   writeU64(b, o, r.flow_end);
   return o + 8;
 });
@@ -190,11 +203,11 @@ export const flowEndMs = fixed(153, 8, (b, o, r) => {
  */
 export function sysUptimeFields(bootTimeMs: number): { first: FieldSpec; last: FieldSpec } {
   return {
-    first: fixed(22, 4, (b, o, r) => {
+    first: fixed(22, 4, ['flow_start'], (b, o, r) => {
       b.writeUInt32BE((r.flow_start - bootTimeMs) >>> 0, o);
       return o + 4;
     }),
-    last: fixed(21, 4, (b, o, r) => {
+    last: fixed(21, 4, ['flow_end'], (b, o, r) => {
       b.writeUInt32BE((r.flow_end - bootTimeMs) >>> 0, o);
       return o + 4;
     }),
@@ -212,9 +225,10 @@ function segmentType(tunnelType: number): number {
 /**
  * 351 layer2SegmentId, always 8 octets: reduced-size encoding would drop the most
  * significant octet, which is the encapsulation type (protocols.md §2.7). All zero when
- * the flow is not in an overlay.
+ * the flow is not in an overlay. It carries the VNI; decoders take the tunnel type from
+ * OVS's 891, not from this octet.
  */
-export const layer2SegmentId = fixed(351, 8, (b, o, r) => {
+export const layer2SegmentId = fixed(351, 8, ['vni'], (b, o, r) => {
   if (r.vni === 0 && r.tunnel_type === 0) {
     b.writeUInt32BE(0, o);
     b.writeUInt32BE(0, o + 4);
@@ -235,6 +249,7 @@ export function ovsTunnelType(tunnelType: number): number {
 export const tunnelType = fixed(
   891,
   1,
+  ['tunnel_type'],
   (b, o, r) => {
     b[o] = ovsTunnelType(r.tunnel_type);
     return o + 1;
@@ -253,6 +268,7 @@ export const tunnelKey: FieldSpec = {
   pen: PEN_VMWARE,
   length: VARIABLE_LENGTH,
   maxBytes: 5,
+  columns: ['vni'],
   write: (b, o, r) => {
     if (r.tunnel_type === 2) {
       b[o] = 4;
@@ -270,6 +286,7 @@ export const tunnelKey: FieldSpec = {
 export const tunnelSrcIPv4 = fixed(
   893,
   4,
+  ['tunnel_src'],
   (b, o, r) => {
     writeIPv4(b, o, r.tunnel_src);
     return o + 4;
@@ -279,6 +296,7 @@ export const tunnelSrcIPv4 = fixed(
 export const tunnelDstIPv4 = fixed(
   894,
   4,
+  ['tunnel_dst'],
   (b, o, r) => {
     writeIPv4(b, o, r.tunnel_dst);
     return o + 4;
@@ -289,6 +307,7 @@ export const tunnelDstIPv4 = fixed(
 export const tunnelProtocol = fixed(
   895,
   1,
+  [],
   (b, o, r) => {
     b[o] = r.tunnel_type === 2 ? 47 : r.tunnel_type === 0 ? 0 : 17;
     return o + 1;
@@ -303,6 +322,7 @@ export const tunnelProtocol = fixed(
 export const tunnelDstPort = fixed(
   897,
   2,
+  [],
   (b, o, r) => {
     b.writeUInt16BE(r.tunnel_type === 1 ? 4789 : r.tunnel_type === 3 ? 6081 : 0, o);
     return o + 2;

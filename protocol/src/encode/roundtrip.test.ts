@@ -8,8 +8,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ipv4ToString, ipv6ToString } from '../capture/udp.ts';
 import { createDecoder } from '../decode/index.ts';
-import { emptyFlow, type FlowRecord } from '../schema/columns.ts';
+import { COLUMN_NAMES, type ColumnName, emptyFlow, type FlowRecord } from '../schema/columns.ts';
 import { createFlowEncoder } from './index.ts';
+import { ipfixTemplates, netflowV9Templates, type TemplateSet } from './templates.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0) + 789;
 const BOOT = NOW - 20 * 86_400_000;
@@ -118,19 +119,15 @@ const COMMON = [
   'src_mask',
   'dst_mask',
 ] as const satisfies readonly (keyof FlowRecord)[];
-const V9_FIELDS = [
-  ...COMMON,
-  'ip_version',
-  'direction',
-  'vlan',
-  'src_mac',
-  'dst_mac',
-  'flow_end_reason',
-  'vni',
-] as const satisfies readonly (keyof FlowRecord)[];
-const IPFIX_FIELDS = [...V9_FIELDS, 'tunnel_type', 'tunnel_src', 'tunnel_dst'] as const;
+/** the columns a version's templates carry, as their field writers name them (schema order) */
+const carried = (set: TemplateSet): ColumnName[] => {
+  const sent = new Set(set.templates.flatMap((t) => t.fields.flatMap((f) => f.columns)));
+  return COLUMN_NAMES.filter((c) => sent.has(c));
+};
+const V9_FIELDS = carried(netflowV9Templates(BOOT));
+const IPFIX_FIELDS = carried(ipfixTemplates());
 
-type Field = (typeof IPFIX_FIELDS)[number];
+type Field = ColumnName;
 
 /** The record reduced to the fields a version carries, in a comparable text form. */
 function project(r: FlowRecord, fields: readonly Field[], version: number): string {
