@@ -18,9 +18,11 @@ import { VERSION } from './version.ts';
 import { exportersRoutes } from './routes/exporters.ts';
 import { filterRoutes } from './routes/filter.ts';
 import { flowsRoutes } from './routes/flows.ts';
+import { inventoryRoutes } from './routes/inventory.ts';
 import { schemaRoutes } from './routes/schema.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { sqlRoutes } from './routes/sql.ts';
+import { staticRoutes } from './routes/static.ts';
 import { statusRoutes } from './routes/status.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { trafficRoutes } from './routes/traffic.ts';
@@ -102,7 +104,9 @@ async function dashboard(fastify: FastifyInstance, deps: DashboardDeps): Promise
   trafficRoutes(app, ctx);
   flowsRoutes(app, ctx);
   exportersRoutes(app, ctx);
+  inventoryRoutes(app, ctx);
   sqlRoutes(app, ctx);
+  staticRoutes(app, ctx);
 }
 
 export default fp(dashboard, { name: 'vxflow-dashboard', fastify: '5.x' });

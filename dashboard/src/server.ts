@@ -5,7 +5,7 @@
  * both use it. stop() lets in-flight requests finish, then closes ClickHouse.
  */
 import { createClient } from '@clickhouse/client';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
 import type { ClickHouseConfig } from '../../storage/src/config.ts';
@@ -58,7 +58,8 @@ export async function buildDashboardApp(
   const fastify = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: 1 << 20,
-    disableRequestLogging: true,
+    // one line per request would drown what matters; errors and state changes are logged
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   await fastify.register(app, full);

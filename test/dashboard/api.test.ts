@@ -45,7 +45,7 @@ afterAll(async () => {
 
 async function call(
   token: string | null,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   url: string,
   body?: unknown,
   headers: Record<string, string> = {},
@@ -378,6 +378,83 @@ describe('tenant isolation, route by route', () => {
   it('no answer a tenant received names another tenant', () => {
     expect(acmeSaw.length).toBeGreaterThan(10);
     for (const body of acmeSaw) expect(body).not.toMatch(/globex/);
+  });
+});
+
+describe('inventory', () => {
+  const acmeTenant = {
+    name: 'acme',
+    networks: [
+      {
+        name: 'acme-web',
+        vni: 5001,
+        subnets: [
+          { name: 'acme-web-net', cidr: '10.0.0.0/24', ports: [{ name: 'acme-web-1', ip: '10.0.0.1' }] },
+        ],
+      },
+    ],
+  };
+  const globexTenant = {
+    name: 'globex',
+    networks: [{ name: 'globex-web', vni: 6001, subnets: [{ name: 'globex-net', cidr: '10.0.0.0/16' }] }],
+  };
+
+  it('admins save versions; tenants read only their own tenant; a stale version is a 409', async () => {
+    const empty = (await call(admin, 'GET', '/api/v1/inventory')).json();
+    expect(empty).toMatchObject({ version: null, tenants: [] });
+    const saved = await call(admin, 'PUT', '/api/v1/inventory', {
+      version: null,
+      tenants: [acmeTenant, globexTenant],
+    });
+    expect(saved.statusCode, saved.body).toBe(200);
+    const v1 = saved.json().version;
+    const mine = (await call(acme, 'GET', '/api/v1/inventory')).json();
+    expect(mine.tenants.map((t: { name: string }) => t.name)).toEqual(['acme']);
+    expect(mine.version).toBe(v1);
+    const stale = await call(admin, 'PUT', '/api/v1/inventory', { version: null, tenants: [] });
+    expect(stale.statusCode).toBe(409);
+    expect((await call(acme, 'PUT', '/api/v1/inventory', { version: v1, tenants: [] })).statusCode).toBe(403);
+    expect((await call(acme, 'PUT', '/api/v1/inventory/tenants/acme', { networks: [] })).statusCode).toBe(
+      403,
+    );
+  });
+
+  it('refuses a VNI claimed twice and overlapping subnets within one VNI, with the place named', async () => {
+    const { version } = (await call(admin, 'GET', '/api/v1/inventory')).json();
+    const twice = await call(admin, 'PUT', '/api/v1/inventory', {
+      version,
+      tenants: [acmeTenant, { ...globexTenant, networks: [{ ...globexTenant.networks[0], vni: 5001 }] }],
+    });
+    expect(twice.statusCode).toBe(400);
+    expect(twice.json().error).toMatch(/VNI 5001/);
+    const overlap = await call(admin, 'PUT', '/api/v1/inventory/tenants/acme', {
+      networks: [
+        { name: 'acme-web', vni: 5001, subnets: [{ cidr: '10.0.0.0/24' }, { cidr: '10.0.0.128/25' }] },
+      ],
+    });
+    expect(overlap.statusCode).toBe(400);
+    expect(overlap.json().error).toMatch(/overlaps/);
+  });
+
+  it('one tenant edited alone; YAML export and import round-trip', async () => {
+    const edit = await call(admin, 'PUT', '/api/v1/inventory/tenants/initech', {
+      networks: [{ name: 'initech-flat', vlan: 100, subnets: [{ cidr: '192.168.7.0/24' }] }],
+    });
+    expect(edit.statusCode, edit.body).toBe(200);
+    expect(edit.json().tenants).toBe(3);
+    const yaml = (await call(admin, 'GET', '/api/v1/inventory?format=yaml')).body;
+    expect(yaml).toContain('initech-flat');
+    const back = await call(admin, 'POST', '/api/v1/inventory/import', { yaml });
+    expect(back.statusCode, back.body).toBe(200);
+    expect(
+      (await call(admin, 'GET', '/api/v1/inventory/history')).json().versions.length,
+    ).toBeGreaterThanOrEqual(3);
+    const bad = await call(admin, 'POST', '/api/v1/inventory/import', {
+      yaml: 'tenants: [{name: x, netwrks: []}]\nfoo: 1',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect((await call(admin, 'DELETE', '/api/v1/inventory/tenants/initech')).statusCode).toBe(200);
+    expect((await call(admin, 'DELETE', '/api/v1/inventory/tenants/initech')).statusCode).toBe(404);
   });
 });
 
