@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { type Collector, createCollector } from '../../collector/src/collector.ts';
 import { CollectorConfig } from '../../collector/src/config.ts';
 import { createFlowEncoder } from '../../protocol/src/encode/index.ts';
@@ -24,6 +24,8 @@ export async function startCollector(opts: {
   clickhouse: ClickHouseConfig | null;
   config?: Partial<CollectorConfig>;
   inventoryFile?: string;
+  /** where the collector logs (default: silent, or VXFLOW_TEST_LOG's level to stdout) */
+  log?: Logger;
 }): Promise<Collector & { udpPort: number }> {
   const config = Value.Default(
     CollectorConfig,
@@ -38,7 +40,7 @@ export async function startCollector(opts: {
     }),
   ) as CollectorConfig;
   const c = createCollector(
-    { log: pino({ level: process.env.VXFLOW_TEST_LOG ?? 'silent' }) },
+    { log: opts.log ?? pino({ level: process.env.VXFLOW_TEST_LOG ?? 'silent' }) },
     { config, clickhouse: opts.clickhouse, inventoryFile: opts.inventoryFile ?? '' },
   );
   try {

@@ -86,7 +86,7 @@ export async function sendFrom(
   address: string,
   port: number,
   datagrams: Buffer[],
-  pauseEvery = 200,
+  pauseEvery = 100,
 ): Promise<void> {
   const s = await socketFrom(address);
   try {

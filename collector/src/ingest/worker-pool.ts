@@ -44,8 +44,8 @@ export interface WorkerPool {
   backlog(): number[];
   /** asks every worker to send what it holds, and waits for the answer */
   flush(): Promise<void>;
-  /** each worker's exported decoder state */
-  exportStates(): Promise<unknown[]>;
+  /** each worker's exported decoder state, as JSON text */
+  exportStates(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -194,7 +194,7 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
     async flush() {
       await request((id) => ({ type: 'flush', id }));
     },
-    exportStates: () => request((id) => ({ type: 'export-state', id })),
+    exportStates: () => request((id) => ({ type: 'export-state', id })) as Promise<string[]>,
     async close() {
       if (scheduled) clearTimeout(scheduled);
       await Promise.all(workers.map((w) => w.terminate()));

@@ -108,6 +108,8 @@ export type FromWorker =
   /** a datagram from this address decoded as NetFlow v5/v9 or IPFIX: it is an exporter */
   | { type: 'exporter'; exporter: string }
   | { type: 'event'; level: 'info' | 'debug' | 'warn'; msg: string; data?: Record<string, unknown> }
-  | { type: 'state'; id: number; state: unknown }
+  /** the decoder state as JSON text: serialised on the worker, because cloning 100 000
+   *  templates as objects blocked the receiving thread for most of a second */
+  | { type: 'state'; id: number; state: string }
   | { type: 'flushed'; id: number }
   | { type: 'ready' };

@@ -22,11 +22,12 @@ let saves = 0;
  * temporary name of its own: overlapping saves once shared one and failed with ENOENT on
  * rename.
  */
-export async function saveDecoderStates(file: string, states: unknown[]): Promise<void> {
-  const doc: SavedState = { format: 1, savedAt: new Date().toISOString(), workers: states };
+export async function saveDecoderStates(file: string, statesJson: readonly string[]): Promise<void> {
+  // the workers' states arrive as JSON text and are spliced in, never parsed here
+  const text = `{"format":1,"savedAt":${JSON.stringify(new Date().toISOString())},"workers":[${statesJson.join(',')}]}`;
   const tmp = `${file}.${process.pid}.${++saves}.tmp`;
   try {
-    await writeFile(tmp, JSON.stringify(doc));
+    await writeFile(tmp, text);
     await rename(tmp, file);
   } catch (err) {
     await unlink(tmp).catch(() => {});
