@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  createFlowCache,
   END_ACTIVE,
   END_FORCED,
   END_IDLE,
   END_LACK_OF_RESOURCES,
   END_OF_FLOW,
-  type FlowCache,
-  type FlowCacheOptions,
-} from './flow-cache.ts';
+} from '../../protocol/src/ie/flow-end-reason.ts';
+import { createFlowCache, type FlowCache, type FlowCacheOptions } from './flow-cache.ts';
 import { ethernet, icmp, ipv4, ipv6, TCP_FLAGS, tcp, udp, vxlan } from '../../test/helpers/packets.ts';
 import { PacketInfo, PARSE_OK } from './packet/packet-info.ts';
 import { LINKTYPE_ETHERNET, parsePacket } from './packet/parse.ts';

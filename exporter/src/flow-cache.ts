@@ -16,16 +16,16 @@
  * load: measured faster than a Map keyed by the hash); entries compare the full hash and
  * then every key field, so a hash collision never merges two flows.
  */
+import {
+  END_ACTIVE,
+  END_FORCED,
+  END_IDLE,
+  END_LACK_OF_RESOURCES,
+  END_OF_FLOW,
+} from '../../protocol/src/ie/flow-end-reason.ts';
 import { emptyFlow, type FlowRecord } from '../../protocol/src/schema/columns.ts';
 import { macAt, wordsToAddress } from './packet/addr.ts';
 import { FRAG_FIRST, FRAG_LATER, type PacketInfo } from './packet/packet-info.ts';
-
-/** IE 136 flowEndReason */
-export const END_IDLE = 1;
-export const END_ACTIVE = 2;
-export const END_OF_FLOW = 3;
-export const END_FORCED = 4;
-export const END_LACK_OF_RESOURCES = 5;
 
 export interface FlowCacheOptions {
   /**

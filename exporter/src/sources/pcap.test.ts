@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowFrame, type VxlanCaptureSpec, writeVxlanCapture } from '../../../bench/tools/vxlan-capture.ts';
 import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
-import { END_FORCED, END_IDLE } from '../flow-cache.ts';
+import { END_FORCED, END_IDLE } from '../../../protocol/src/ie/flow-end-reason.ts';
 import { pcapFile, pcapngFile, pcapHeader, pcapRecordHeader } from '../../../test/helpers/packets.ts';
 import { CaptureReadError, createPcapSource, type PcapSourceSpec } from './pcap.ts';
 

@@ -8,7 +8,8 @@
  */
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { createFlowCache, END_FORCED, type FlowCache, type FlowCacheOptions } from '../flow-cache.ts';
+import { END_FORCED } from '../../../protocol/src/ie/flow-end-reason.ts';
+import { createFlowCache, type FlowCache, type FlowCacheOptions } from '../flow-cache.ts';
 import { createCaptureStreamReader, type FrameSink } from '../packet/capture-stream.ts';
 import { PacketInfo, PARSE_OK, type PARSE_STATUS_NAMES, tunnelPorts } from '../packet/packet-info.ts';
 import { parsePacket } from '../packet/parse.ts';

@@ -8,7 +8,13 @@ import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../../../protocol/src/schema/columns.ts';
 import { macToNumber, mapDpFlow, tcpFlagsFromLetters } from './dpctl-map.ts';
 import { parseDpctlDump, parseDpctlLine, parseDpctlShowPorts, splitTopLevel } from './dpctl-parse.ts';
-import { createFlowTracker, END_ACTIVE, END_FORCED, END_IDLE, END_OF_FLOW } from './flow-tracker.ts';
+import {
+  END_ACTIVE,
+  END_FORCED,
+  END_IDLE,
+  END_OF_FLOW,
+} from '../../../../protocol/src/ie/flow-end-reason.ts';
+import { createFlowTracker } from './flow-tracker.ts';
 
 const data = (f: string) => readFileSync(new URL(`./testdata/${f}`, import.meta.url), 'utf8');
 const ports = parseDpctlShowPorts(data('dpctl-show.txt'));

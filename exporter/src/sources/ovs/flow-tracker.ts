@@ -15,11 +15,12 @@
 import type { FlowRecord } from '../../../../protocol/src/schema/columns.ts';
 import type { DpFlow } from './dpctl-parse.ts';
 import { type MappedFlow, tcpFlagsFromLetters } from './dpctl-map.ts';
-
-export const END_IDLE = 1;
-export const END_ACTIVE = 2;
-export const END_OF_FLOW = 3;
-export const END_FORCED = 4;
+import {
+  END_ACTIVE,
+  END_FORCED,
+  END_IDLE,
+  END_OF_FLOW,
+} from '../../../../protocol/src/ie/flow-end-reason.ts';
 
 interface Tracked {
   /** datapath counters at the last poll */
