@@ -69,10 +69,14 @@ async function dashboard(fastify: FastifyInstance, deps: DashboardDeps): Promise
     max: deps.config.rateLimit.perMinute,
     timeWindow: 60_000,
     keyGenerator: (req) => (req.identity ? `token:${req.identity.tokenId}` : `ip:${req.ip}`),
-    errorResponseBuilder: (_req, ctx) => ({
-      statusCode: 429,
-      error: `rate limit: at most ${ctx.max} requests per minute for this token; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
-    }),
+    // what the builder returns is thrown: an Error with a status reaches the error handler as a 429
+    errorResponseBuilder: (_req, ctx) =>
+      Object.assign(
+        new Error(
+          `rate limit: at most ${ctx.max} requests per minute for this token; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+        ),
+        { statusCode: 429 },
+      ),
   });
 
   app.addHook('onResponse', async (req, reply) => {

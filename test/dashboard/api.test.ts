@@ -458,6 +458,44 @@ describe('inventory', () => {
   });
 });
 
+describe('rate limits and the audit log', () => {
+  it('a token over its rate gets 429 with when to retry; another token is not affected', async () => {
+    const config = Value.Default(DashboardConfig, {}) as DashboardConfig;
+    config.rateLimit.perMinute = 3;
+    const limited = await buildDashboardApp({ ch: db(), config });
+    try {
+      const get = (t: string) =>
+        limited.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${t}` } });
+      const codes = [];
+      for (let i = 0; i < 4; i++) codes.push((await get(acme)).statusCode);
+      expect(codes).toEqual([200, 200, 200, 429]);
+      const over = await get(acme);
+      expect(over.json().error).toMatch(/rate limit: at most 3 requests per minute/);
+      expect((await get(globex)).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('records who ran which SQL and exported what', async () => {
+    await call(globex, 'POST', '/api/v1/sql', { query: 'SELECT 42 AS audit_probe' });
+    await call(globex, 'GET', `/api/v1/flows?start=${T0}&end=${T1}&format=csv&limit=1`);
+    let rows: { action: string; detail: string; tenant: string; status: number }[] = [];
+    for (let i = 0; i < 50 && rows.length < 2; i++) {
+      rows = await db().query(
+        `SELECT action, detail, tenant, status FROM ${db().database}.audit WHERE tenant = 'globex' ORDER BY time`,
+      );
+      if (rows.length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ action: 'sql', detail: 'SELECT 42 AS audit_probe', status: 200 }),
+        expect.objectContaining({ action: 'export', detail: expect.stringContaining('"format":"csv"') }),
+      ]),
+    );
+  });
+});
+
 describe('bad input is a 4xx with a reason', () => {
   it.each([
     ['POST', '/api/v1/traffic/series', { start: 'yesterday' }],
