@@ -23,9 +23,17 @@
  *   negations (`!=`, `not in`, `not like`) when neither side does (= not (port 80)).
  * - `host` takes an address (IPv4 or IPv6; IPv4-mapped text is IPv4), `net` a CIDR (host bits
  *   ignored: 10.1.2.3/8 = 10.0.0.0/8) or an address. A CIDR is compiled as a range of the
- *   16-byte column, `col >= lo AND col <= hi`, both bounds bound through ip(): exact on
- *   ClickHouse 18.16 and on current releases (FixedString compares bytewise). An IPv4 CIDR is
- *   taken within ::ffff:0:0/96, so it never matches IPv6 flows.
+ *   16-byte column, `col >= lo AND col <= hi`, both bounds bound through ip(): FixedString
+ *   compares bytewise on every release, and the functions used (IPv6StringToNum,
+ *   IPv4ToIPv6, IPv4StringToNum, bitAnd, LIKE, IN, toDateTime) exist on 18.16 and current
+ *   ones (tested here on 18.16, the only server on this machine). An IPv4 CIDR is taken
+ *   within ::ffff:0:0/96, so it never matches IPv6 flows; an IPv6 one covering that range
+ *   (::/0, ::ffff:10.0.0.0/104) matches IPv4 flows too.
+ * - Strings: bare words (letters, digits, - _ . : /) or quoted with ' or "; inside quotes a
+ *   backslash escapes only the quote and itself (others stay: 'web\%' is web\%). `like`
+ *   patterns: % and _ wildcards, backslash may escape only %, _ and \ (releases disagree
+ *   on the rest). Strings compare exactly (case-sensitive); keywords and column names and
+ *   value names (tcp, vxlan, east-west) are case-insensitive.
  * - Error positions are 0-based character offsets (UTF-16 units) into the text.
  * - Limits: MAX_FILTER_LENGTH characters (4096), MAX_FILTER_DEPTH (50) nested ( and not.
  * - Words and/or/not/in/like are grammar: quote them to use them as values (tenant 'in').
