@@ -10,7 +10,10 @@ import { parseSql } from './parse.ts';
 const TENANT = { database: 'vxflow', tenant: 'acme' };
 const ADMIN = { database: 'vxflow', tenant: null };
 
-function outcome(q: string, scope = TENANT): { status: number | 'ok'; sql?: string; message?: string } {
+function outcome(
+  q: string,
+  scope: { database: string; tenant: string | null } = TENANT,
+): { status: number | 'ok'; sql?: string; message?: string } {
   try {
     return { status: 'ok', sql: guardSql(q, scope) };
   } catch (err) {
@@ -114,11 +117,23 @@ function unwrappedReads(q: Query, database: string, tenant: string): string[] {
       walkSource(j.table);
       if (j.on) walkExpr(j.on);
     }
-    [s.prewhere, s.where, s.having].forEach((e) => e && walkExpr(e));
-    (s.groupBy ?? []).forEach(walkExpr);
-    (s.orderBy ?? []).forEach((o) => walkExpr(o.e));
+    for (const e of [
+      s.prewhere,
+      s.where,
+      s.having,
+      ...(s.groupBy ?? []),
+      ...(s.orderBy ?? []).map((o) => o.e),
+    ]) {
+      if (e) walkExpr(e);
+    }
+    for (const e of s.limitBy?.by ?? []) walkExpr(e);
   };
-  const walkQuery = (qq: Query) => qq.parts.forEach((p) => (p.t === 'query' ? walkQuery(p) : walkSelect(p)));
+  const walkQuery = (qq: Query): void => {
+    for (const p of qq.parts) {
+      if (p.t === 'query') walkQuery(p);
+      else walkSelect(p);
+    }
+  };
   walkQuery(q);
   return out;
 }
@@ -133,13 +148,17 @@ function expectSafe(sql: string, tenant = 'acme') {
 describe('guardSql for a tenant: escape attempts', () => {
   it.each(ESCAPE_ATTEMPTS.map((a) => [a.what, a] as const))('%s', (_what, a) => {
     const r = outcome(a.q);
-    expect({ q: a.q.slice(0, 200), status: r.status, message: r.message }).toMatchObject({ status: a.expect });
+    expect({ q: a.q.slice(0, 200), status: r.status, message: r.message }).toMatchObject({
+      status: a.expect,
+    });
     if (r.sql) expectSafe(r.sql);
     if (r.message) expect(r.message.length).toBeLessThan(300);
   });
 
   it('says what was refused', () => {
-    expect(outcome("SELECT * FROM url('http://x', CSV, 'a String')").message).toBe('table function url() is not allowed');
+    expect(outcome("SELECT * FROM url('http://x', CSV, 'a String')").message).toBe(
+      'table function url() is not allowed',
+    );
     expect(outcome('DROP TABLE flows').message).toBe('only SELECT is allowed (got DROP)');
     expect(outcome('SELECT * FROM system.tables').message).toBe(
       'table system.tables is not allowed for a tenant; use flows, flows_1m, flows_5m or flows_1h',
@@ -159,7 +178,9 @@ describe('guardSql for a tenant: escape attempts', () => {
     );
     const evil = { database: 'vxflow', tenant: "x' OR 1=1 --\\" };
     const sql = guardSql('SELECT * FROM flows', evil);
-    expect(sql).toBe("SELECT * FROM (SELECT * FROM vxflow.flows WHERE (tenant = 'x\\' OR 1=1 --\\\\')) AS flows");
+    expect(sql).toBe(
+      "SELECT * FROM (SELECT * FROM vxflow.flows WHERE (tenant = 'x\\' OR 1=1 --\\\\')) AS flows",
+    );
     expectSafe(sql, "x' OR 1=1 --\\");
   });
 
@@ -232,7 +253,13 @@ describe('guardSql for a tenant: escape attempts', () => {
       'Sum(bytes)',
     ];
     for (const f of ok) expect(outcome(`SELECT ${f} FROM flows`).status, f).toBe('ok');
-    for (const f of ['sleepIf(1, 1)', 'dictGetIf(1)', 'noSuchFunction(1)', 'sumSleep(1)', 'joinGetState(1)']) {
+    for (const f of [
+      'sleepIf(1, 1)',
+      'dictGetIf(1)',
+      'noSuchFunction(1)',
+      'sumSleep(1)',
+      'joinGetState(1)',
+    ]) {
       expect(outcome(`SELECT ${f} FROM flows`).status, f).toBe(403);
     }
   });
@@ -257,7 +284,9 @@ describe('guardSql for an admin', () => {
     expect(guardSql('SELECT * FROM flows WHERE tenant IN unassigned', ADMIN)).toBe(
       'SELECT * FROM vxflow.flows WHERE (tenant IN (vxflow.unassigned))',
     );
-    expect(guardSql('SELECT hostName(), version(), dictGet(1, 2, 3)', ADMIN)).toBe('SELECT hostName(), version(), dictGet(1, 2, 3)');
+    expect(guardSql('SELECT hostName(), version(), dictGet(1, 2, 3)', ADMIN)).toBe(
+      'SELECT hostName(), version(), dictGet(1, 2, 3)',
+    );
   });
 
   it('refuses other databases, file and network functions, writes, SETTINGS, FORMAT, several statements', () => {
@@ -380,7 +409,9 @@ describe('guardSql properties', () => {
 
   it('random token sequences are refused or safe', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }), (ts) => safeOrRefused(ts.join(' '))),
+      fc.property(fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }), (ts) =>
+        safeOrRefused(ts.join(' ')),
+      ),
       { numRuns: 3000 },
     );
   });
@@ -392,7 +423,10 @@ describe('guardSql properties', () => {
         fc.record({
           at: fc.nat(),
           del: fc.nat({ max: 8 }),
-          insert: fc.oneof(fc.constantFrom(...TOKENS).map((t) => ` ${t} `), fc.string({ maxLength: 4 })),
+          insert: fc.oneof(
+            fc.constantFrom(...TOKENS).map((t) => ` ${t} `),
+            fc.string({ maxLength: 4 }),
+          ),
         }),
         { minLength: 1, maxLength: 4 },
       ),

@@ -279,7 +279,11 @@ export class Parser {
     if (this.isWord('LEFT') && this.isWord('ARRAY', 1))
       throw new SqlRefused(400, 'ARRAY JOIN is not supported; use arrayJoin()');
     if (this.isWord('SAMPLE')) throw new SqlRefused(400, 'SAMPLE is not supported');
-    if ((this.isWord('UNION') && !this.isWord('ALL', 1)) || this.isWord('EXCEPT') || this.isWord('INTERSECT')) {
+    if (
+      (this.isWord('UNION') && !this.isWord('ALL', 1)) ||
+      this.isWord('EXCEPT') ||
+      this.isWord('INTERSECT')
+    ) {
       throw new SqlRefused(400, `${this.peek().value.toUpperCase()} is not supported; only UNION ALL is`);
     }
     if (this.isWord('WINDOW') || this.isWord('QUALIFY')) {
@@ -814,6 +818,12 @@ export class Parser {
     const word = t.kind === 'ident' ? t.value.toUpperCase() : '';
     if (t.kind === 'ident') {
       if (word === 'NULL') return { t: 'null' };
+      if ((word === 'INF' || word === 'NAN') && !this.isOp('(') && !this.isOp('.'))
+        return { t: 'num', v: word.toLowerCase() };
+      // 18.16 has no boolean literals: the UInt8 they stand for
+      if ((word === 'TRUE' || word === 'FALSE') && !this.isOp('(') && !this.isOp('.')) {
+        return { t: 'num', v: word === 'TRUE' ? '1' : '0' };
+      }
       if (word === 'CASE') return this.parseCase();
       if (word === 'CAST' && this.isOp('(')) return this.parseCast();
       if (word === 'EXTRACT' && this.isOp('(') && this.isUnit(1) && this.isWord('FROM', 2))

@@ -44,11 +44,27 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/** Clients whose user refused per-query settings (readonly=1). */
-const profileOnly = new WeakSet<ClickHouseClient>();
+/**
+ * Settings each client's user refused (readonly=1 refuses any value that differs from its
+ * profile; a current ClickHouse with <constraints> refuses values outside them).
+ */
+const refusedSettings = new WeakMap<ClickHouseClient, Set<string>>();
 
 /** Seconds the client waits beyond max_execution_time before it gives up and kills the query. */
 const GRACE_SECONDS = 5;
+
+/** The settings sent with every query. */
+export function querySettings(limits: SqlLimits): Record<string, string | number> {
+  return {
+    max_execution_time: limits.maxExecutionTime,
+    max_memory_usage: limits.maxMemoryUsage,
+    max_result_rows: limits.maxResultRows,
+    max_result_bytes: limits.maxResultBytes,
+    result_overflow_mode: 'break',
+    // the tenant wrapper is a subquery: push the user's WHERE into it (default 0 on 18.16)
+    enable_optimize_predicate_expression: 1,
+  };
+}
 
 export async function runSql(
   client: ClickHouseClient,
@@ -56,50 +72,63 @@ export async function runSql(
   limits: SqlLimits,
   opts: RunOptions = {},
 ): Promise<SqlResult> {
-  if (!profileOnly.has(client)) {
+  let refused = refusedSettings.get(client);
+  const all = querySettings(limits);
+  for (let tries = 0; ; tries++) {
+    const settings = Object.fromEntries(Object.entries(all).filter(([k]) => !refused?.has(k)));
     try {
-      return await attempt(client, guardedSql, limits, true, opts.queryId ?? newQueryId(), opts.signal);
+      return await attempt(client, guardedSql, limits, settings, opts.queryId ?? newQueryId(), opts.signal);
     } catch (err) {
-      const refused =
-        err instanceof SqlExecutionError &&
-        ((err.code === 164 && isSettingRefusal(err.message)) || err.code === 452); // 452: SETTING_CONSTRAINT_VIOLATION
-      if (!refused) throw err;
-      profileOnly.add(client);
+      const name = err instanceof SqlExecutionError ? refusedSetting(err) : undefined;
+      if (name === undefined || tries >= Object.keys(all).length) throw err;
+      // the user may not change this setting: its profile's value applies from now on
+      if (!refused) {
+        refused = new Set();
+        refusedSettings.set(client, refused);
+      }
+      if (name in settings) refused.add(name);
+      else for (const k of Object.keys(settings)) refused.add(k);
     }
   }
-  return attempt(client, guardedSql, limits, false, opts.queryId ?? newQueryId(), opts.signal);
 }
 
 function newQueryId(): string {
   return `vxflow-sql-${randomUUID()}`;
 }
 
-function isSettingRefusal(message: string): boolean {
-  return /cannot (override|modify) setting|setting .* cannot be (overrided|overridden|changed)|should not be changed|settings are not allowed|constraint/i.test(
-    message,
-  );
+/**
+ * The setting named by a refusal to change it ('' when the message names none), or
+ * undefined when the error is something else. 18.16: "Cannot override setting
+ * (max_result_bytes) in readonly mode" (164); current releases: "Cannot modify
+ * 'max_result_bytes' setting in readonly mode" (164), "Setting max_execution_time shouldn't
+ * be greater than 10" (452, SETTING_CONSTRAINT_VIOLATION).
+ */
+function refusedSetting(err: SqlExecutionError): string | undefined {
+  if (err.code !== 164 && err.code !== 452) return undefined;
+  const m =
+    /setting \(([A-Za-z_]+)\)/i.exec(err.message) ??
+    /modify '([A-Za-z_]+)' setting/i.exec(err.message) ??
+    /setting '?([A-Za-z_]+)'? should/i.exec(err.message);
+  if (m) return m[1];
+  if (err.code === 452 || /cannot (override|modify).*setting|setting.*readonly mode/i.test(err.message))
+    return '';
+  return undefined;
 }
 
 async function attempt(
   client: ClickHouseClient,
   guardedSql: string,
   limits: SqlLimits,
-  withSettings: boolean,
+  querySettings: Record<string, string | number>,
   queryId: string,
   signal: AbortSignal | undefined,
 ): Promise<SqlResult> {
-  const settings: Record<string, string | number> = withSettings
-    ? {
-        max_execution_time: limits.maxExecutionTime,
-        max_memory_usage: limits.maxMemoryUsage,
-        max_result_rows: limits.maxResultRows,
-        max_result_bytes: limits.maxResultBytes,
-        result_overflow_mode: 'break',
-        // not a setting but an HTTP parameter: buffer the answer so that an error after the
-        // first block comes back as an error status instead of text appended to the data
-        wait_end_of_query: 1,
-      }
-    : { wait_end_of_query: 1 };
+  const settings: Record<string, string | number> = {
+    ...querySettings,
+    // not a setting but an HTTP parameter: buffer the answer so that an error after the
+    // first block comes back as an error status instead of text appended to the data
+    wait_end_of_query: 1,
+  };
   const abort = new AbortController();
   let timedOut = false;
   const timer = setTimeout(
@@ -151,12 +180,12 @@ async function attempt(
       }
       throw new SqlExecutionError(400, 'the query was cancelled', undefined, 394);
     }
-    throw mapClickHouseError(err, limits, withSettings);
+    throw mapClickHouseError(err, limits, querySettings);
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
-  return parseAnswer(body, limits, withSettings);
+  return parseAnswer(body, limits, querySettings);
 }
 
 async function killQuery(client: ClickHouseClient, queryId: string): Promise<void> {
@@ -174,14 +203,14 @@ interface JsonCompact {
   statistics?: { elapsed?: number; rows_read?: number | string; bytes_read?: number | string };
 }
 
-function parseAnswer(body: string, limits: SqlLimits, withSettings: boolean): SqlResult {
+function parseAnswer(body: string, limits: SqlLimits, sent: Record<string, unknown>): SqlResult {
   let json: JsonCompact;
   try {
     json = JSON.parse(body) as JsonCompact;
   } catch {
     // an exception written after the data had started (the answer was not buffered)
     const m = /Code: (\d+)[\s\S]*$/.exec(body);
-    if (m) throw mapClickHouseError(new Error(m[0]), limits, withSettings);
+    if (m) throw mapClickHouseError(new Error(m[0]), limits, sent);
     throw new Error(`ClickHouse answered something that is not JSONCompact: ${body.slice(0, 200)}`);
   }
   const columns = json.meta.map((m) => ({ name: m.name, type: m.type }));
@@ -302,18 +331,26 @@ function profileValue(message: string, fallback: number): string {
   return m ? m[1] : String(fallback);
 }
 
-export function mapClickHouseError(err: unknown, limits: SqlLimits, withSettings = true): Error {
+/**
+ * The error to answer for a failed query. `sent`: the settings the query carried; a limit
+ * that was not sent came from the user's profile, and the message quotes ClickHouse's value.
+ */
+export function mapClickHouseError(
+  err: unknown,
+  limits: SqlLimits,
+  sent: Record<string, unknown> = querySettings(limits),
+): Error {
   const code = codeOf(err);
   const raw = err instanceof Error ? err.message : String(err);
   if (code === undefined) return err instanceof Error ? err : new Error(raw);
   const message = cleanMessage(raw);
-  const v = (ours: number) => (withSettings ? String(ours) : profileValue(raw, ours));
+  const v = (setting: string, ours: number) => (setting in sent ? String(ours) : profileValue(raw, ours));
   switch (code) {
     case 159: // TIMEOUT_EXCEEDED
     case 160: // TOO_SLOW (estimated time beyond the limit)
       return new SqlExecutionError(
         408,
-        `max_execution_time (${v(limits.maxExecutionTime)} s) exceeded${code === 160 ? ' (estimated)' : ''}`,
+        `max_execution_time (${v('max_execution_time', limits.maxExecutionTime)} s) exceeded${code === 160 ? ' (estimated)' : ''}`,
         'max_execution_time',
         code,
       );
@@ -325,13 +362,13 @@ export function mapClickHouseError(err: unknown, limits: SqlLimits, withSettings
       return bytes
         ? new SqlExecutionError(
             413,
-            `max_result_bytes (${v(limits.maxResultBytes)}) exceeded: ${message}`,
+            `max_result_bytes (${v('max_result_bytes', limits.maxResultBytes)}) exceeded: ${message}`,
             'max_result_bytes',
             code,
           )
         : new SqlExecutionError(
             413,
-            `max_result_rows (${v(limits.maxResultRows)}) exceeded: ${message}`,
+            `max_result_rows (${v('max_result_rows', limits.maxResultRows)}) exceeded: ${message}`,
             'max_result_rows',
             code,
           );
@@ -339,7 +376,7 @@ export function mapClickHouseError(err: unknown, limits: SqlLimits, withSettings
     case 241: // MEMORY_LIMIT_EXCEEDED
       return new SqlExecutionError(
         413,
-        `max_memory_usage (${v(limits.maxMemoryUsage)} bytes) exceeded: ${message}`,
+        `max_memory_usage (${v('max_memory_usage', limits.maxMemoryUsage)} bytes) exceeded: ${message}`,
         'max_memory_usage',
         code,
       );

@@ -134,7 +134,8 @@ function readQuoted(
 }
 
 /** The number forms we accept (a subset of ClickHouse's: no hex floats). */
-export const NUMBER = /^(0[xX][0-9a-fA-F]+|0[bB][01]+|([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)$/;
+export const NUMBER =
+  /^(0[xX][0-9a-fA-F]+|0[bB][01]+|([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|nan)$/;
 
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];

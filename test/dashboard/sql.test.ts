@@ -1,0 +1,319 @@
+/**
+ * The SQL core of POST /api/v1/sql against the real ClickHouse, as the read-only user:
+ * every escape attempt is refused or returns the tenant's own rows only, the data is intact
+ * afterwards, limits come back as 4xx naming the limit, ClickHouse's errors as 400 with its
+ * message.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ESCAPE_ATTEMPTS } from '../../dashboard/src/sql/escape-attempts.ts';
+import {
+  guardSql,
+  runSql,
+  type SqlLimits,
+  type SqlResult,
+  SqlExecutionError,
+  SqlRefused,
+} from '../../dashboard/src/sql/index.ts';
+import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
+import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
+
+const db = useTestClickHouse();
+let ro: ClickHouse;
+let roReadonly = '';
+
+const LIMITS: SqlLimits = {
+  maxExecutionTime: 10,
+  maxMemoryUsage: 2_000_000_000,
+  maxResultRows: 100_000,
+  maxResultBytes: 100_000_000,
+};
+
+/** 2^53 + 1: must come back as a string */
+const BIG = '9007199254740993';
+
+// acme's rows; globex's and the unassigned row carry values that appear nowhere in acme's
+const ROWS = [
+  // tenant, network, vni, src, dst, sport, dport, proto, bytes, packets, sampling
+  ['acme', 'acme-web', 5001, '::ffff:10.0.0.1', '::ffff:10.0.0.2', 40000, 443, 6, '1000', 10, 1],
+  ['acme', 'acme-web', 5001, '::ffff:10.0.0.2', '::ffff:10.0.0.1', 443, 40000, 6, '2000', 20, 1],
+  ['acme', 'acme-db', 5002, '::ffff:10.0.0.3', '::ffff:10.0.0.4', 41000, 5432, 6, BIG, 30, 100],
+  ['globex', 'globex-net', 6001, '::ffff:10.0.0.1', '::ffff:10.0.0.2', 7777, 7777, 17, '7777777', 77, 1],
+  ['globex', 'globex-net', 6001, '::ffff:10.0.0.9', '::ffff:10.0.0.8', 7777, 7778, 17, '7777778', 78, 1],
+  ['', 'nobody-net', 9999, '::ffff:192.168.9.9', '::ffff:192.168.9.8', 5555, 5555, 1, '5555555', 55, 1],
+] as const;
+const FOREIGN = ['globex', '7777', 'nobody', '5555', '6001', '9999', '192.168.9'];
+
+async function counts(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const t of ['flows', 'flows_1m', 'flows_5m', 'flows_1h']) {
+    const rows = await db().query<{ tenant: string; n: string; b: string }>(
+      `SELECT tenant, count() AS n, sum(bytes) AS b FROM ${db().database}.${t} GROUP BY tenant ORDER BY tenant`,
+    );
+    out[t] = JSON.stringify(rows);
+  }
+  const tables = await db().query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = '${db().database}' ORDER BY name`,
+  );
+  out.tables = tables.map((t) => t.name).join(',');
+  return out;
+}
+
+let before: Record<string, string>;
+
+beforeAll(async () => {
+  const database = db().database;
+  const values = ROWS.map(
+    ([tenant, network, vni, src, dst, sport, dport, proto, bytes, packets, sampling]) =>
+      `(now(), '${tenant}', '${network}', ${vni}, IPv6StringToNum('${src}'), IPv6StringToNum('${dst}'), ${sport}, ${dport}, ${proto}, ${bytes}, ${packets}, ${sampling})`,
+  ).join(', ');
+  await db().command(
+    `INSERT INTO ${database}.flows (time_received, tenant, network, vni, src_addr, dst_addr, src_port, dst_port, proto, bytes, packets, sampling_rate) VALUES ${values}`,
+  );
+  ro = await connectClickHouse(testClickHouseConfig(database), { username: 'vxflow_ro' });
+  const [row] = await ro.query<{ value: string }>(
+    "SELECT value FROM system.settings WHERE name = 'readonly'",
+  );
+  roReadonly = row.value;
+  before = await counts();
+});
+
+afterAll(async () => {
+  await ro?.close();
+});
+
+type Outcome = { refused: SqlRefused } | { failed: SqlExecutionError } | { result: SqlResult };
+
+async function run(
+  q: string,
+  tenant: string | null,
+  limits = LIMITS,
+  client?: ClickHouseClient,
+): Promise<Outcome> {
+  let text: string;
+  try {
+    text = guardSql(q, { database: db().database, tenant });
+  } catch (err) {
+    if (err instanceof SqlRefused) return { refused: err };
+    throw err;
+  }
+  try {
+    return { result: await runSql(client ?? ro.client, text, limits) };
+  } catch (err) {
+    if (err instanceof SqlExecutionError) return { failed: err };
+    throw new Error(`${q}\n→ ${text}\n→ ${(err as Error).message}`);
+  }
+}
+
+function expectOwnRowsOnly(o: Outcome, q: string) {
+  if (!('result' in o)) return;
+  const text = JSON.stringify(o.result.rows);
+  for (const f of FOREIGN) expect(text.includes(f), `${q} returned ${text.slice(0, 300)}`).toBe(false);
+}
+
+describe('SQL as a tenant on the real ClickHouse', () => {
+  it('reads its own rows from flows and every rollup, u64 above 2^53 as strings', async () => {
+    const o = await run('SELECT tenant, network, bytes FROM flows ORDER BY network, bytes', 'acme');
+    if (!('result' in o)) throw new Error(JSON.stringify(o));
+    expect(o.result.columns).toEqual([
+      { name: 'tenant', type: 'String' },
+      { name: 'network', type: 'String' },
+      { name: 'bytes', type: 'UInt64' },
+    ]);
+    expect(o.result.rows).toEqual([
+      ['acme', 'acme-db', BIG],
+      ['acme', 'acme-web', 1000],
+      ['acme', 'acme-web', 2000],
+    ]);
+    expect(o.result.truncated).toBe(false);
+    expect(o.result.statistics.rows_read).toBeGreaterThan(0);
+    for (const t of ['flows_1m', 'flows_5m', 'flows_1h']) {
+      const r = await run(`SELECT count(), sum(packets) FROM ${t}`, 'acme');
+      if (!('result' in r)) throw new Error(JSON.stringify(r));
+      // rollups group rows with equal dimensions: 3 distinct flows of acme, 60 packets
+      expect(r.result.rows[0][1]).toBe(60);
+    }
+    const g = await run('SELECT count(), sum(bytes) FROM flows', 'globex');
+    expect('result' in g && g.result.rows).toEqual([[2, 15555555]]);
+  });
+
+  it('predicates on tenant cannot widen what it sees', async () => {
+    for (const q of [
+      "SELECT count() FROM flows WHERE tenant = 'globex' OR 1 = 1",
+      "SELECT count() FROM flows PREWHERE tenant = 'globex' OR 1",
+      "SELECT count() FROM (SELECT * FROM flows WHERE tenant != 'acme' OR 1)",
+      "SELECT count() FROM flows AS a ALL INNER JOIN flows AS b USING (src_addr) WHERE b.tenant = 'globex' OR 1",
+    ]) {
+      const o = await run(q, 'acme');
+      if (!('result' in o)) throw new Error(`${q}: ${JSON.stringify(o)}`);
+      expect(o.result.rows[0][0], q).toBeLessThanOrEqual(3);
+    }
+    const none = await run("SELECT count() FROM flows WHERE tenant = 'globex'", 'acme');
+    expect('result' in none && none.result.rows).toEqual([[0]]);
+  });
+
+  it('every escape attempt is refused or returns only its own rows', async () => {
+    const summary: Record<string, number> = { refused: 0, failed: 0, ran: 0 };
+    for (const a of ESCAPE_ATTEMPTS) {
+      const o = await run(a.q, 'acme');
+      if ('refused' in o) {
+        summary.refused++;
+        expect(a.expect, `${a.what}: ${a.q.slice(0, 100)} refused: ${o.refused.message}`).not.toBe('ok');
+      } else if ('failed' in o) {
+        summary.failed++;
+        expect(o.failed.status).toBeGreaterThanOrEqual(400);
+        expect(o.failed.status).toBeLessThan(500);
+      } else {
+        summary.ran++;
+        expect(a.expect, `${a.what} ran`).toBe('ok');
+        expectOwnRowsOnly(o, a.q);
+      }
+    }
+    expect(summary.ran).toBeGreaterThan(10);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('the same attempts as the readonly user directly, unguarded, prove the second wall where there is one', async () => {
+    // without the guard, readonly still forbids every write
+    for (const q of [
+      'DROP TABLE flows',
+      'TRUNCATE TABLE flows',
+      'ALTER TABLE flows DELETE WHERE 1',
+      'CREATE TABLE x (a UInt8) ENGINE = Memory',
+    ]) {
+      await expect(ro.command(q.replace(/flows/, `${db().database}.flows`))).rejects.toThrow(
+        /readonly|Cannot/i,
+      );
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('the deepest query the guard accepts runs on the server', async () => {
+    const deep = `SELECT ${'abs('.repeat(95)}count()${')'.repeat(95)} FROM flows`;
+    const o = await run(deep, 'acme');
+    expect('result' in o && o.result.rows).toEqual([[3]]);
+    const chain = `SELECT count() FROM flows WHERE ${Array.from({ length: 90 }, (_, i) => `vni != ${i}`).join(' AND ')}`;
+    const c = await run(chain, 'acme');
+    expect('result' in c && c.result.rows).toEqual([[3]]);
+    const arith = `SELECT 1${' + 1'.repeat(95)}`;
+    const r = await run(arith, 'acme');
+    expect('result' in r && r.result.rows).toEqual([[96]]);
+  });
+});
+
+describe('SQL as an admin', () => {
+  it('reads every tenant and the unassigned rows, and system tables', async () => {
+    const o = await run('SELECT tenant, count() FROM flows GROUP BY tenant ORDER BY tenant', null);
+    expect('result' in o && o.result.rows).toEqual([
+      ['', 1],
+      ['acme', 3],
+      ['globex', 2],
+    ]);
+    const s = await run(
+      `SELECT count() FROM system.tables WHERE database = '${db().database}' AND name = 'flows'`,
+      null,
+    );
+    expect('result' in s && s.result.rows).toEqual([[1]]);
+  });
+
+  it('other databases are refused', async () => {
+    const o = await run('SELECT * FROM default.x', null);
+    expect('refused' in o && o.refused.status).toBe(403);
+  });
+});
+
+describe('limits and errors', () => {
+  it('the row cap is enforced here: break mode returns whole blocks', async () => {
+    const o = await run('SELECT number FROM system.numbers LIMIT 1000', null, {
+      ...LIMITS,
+      maxResultRows: 7,
+    });
+    if ('result' in o) {
+      expect(o.result.rows).toHaveLength(7);
+      expect(o.result.truncated).toBe(true);
+    } else if ('failed' in o) {
+      // a readonly=1 profile keeps its own overflow mode (throw): 413 naming the limit
+      expect(o.failed.status).toBe(413);
+      expect(o.failed.limit).toBe('max_result_rows');
+    } else throw o.refused;
+    const t = await run('SELECT * FROM flows', 'acme', { ...LIMITS, maxResultRows: 1 });
+    expect('result' in t && [t.result.rows.length, t.result.truncated]).toEqual([1, true]);
+  });
+
+  it('more rows than the profile allows: 413 max_result_rows (throw) or truncated (break)', async () => {
+    const o = await run('SELECT number FROM system.numbers LIMIT 200000', null, {
+      ...LIMITS,
+      maxResultRows: 1000,
+    });
+    if ('failed' in o) {
+      expect(o.failed.status).toBe(413);
+      expect(o.failed.limit).toBe('max_result_rows');
+      expect(o.failed.message).toMatch(/^max_result_rows \(/);
+    } else if ('result' in o) {
+      expect(o.result.rows).toHaveLength(1000);
+      expect(o.result.truncated).toBe(true);
+    } else throw o.refused;
+  });
+
+  it('time: 408 naming max_execution_time', async () => {
+    const started = Date.now();
+    const o = await run('SELECT count() FROM system.numbers', null, { ...LIMITS, maxExecutionTime: 1 });
+    expect('failed' in o && [o.failed.status, o.failed.limit]).toEqual([408, 'max_execution_time']);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 30_000);
+
+  it('limits sent per query work for a user that may set them (408, 413 memory, 413 rows)', async () => {
+    // the default user may change settings: the executor's mapping with its own limits
+    const client = db().client;
+    const time = await run(
+      'SELECT count() FROM system.numbers',
+      null,
+      { ...LIMITS, maxExecutionTime: 1 },
+      client,
+    );
+    expect('failed' in time && [time.failed.status, time.failed.message]).toEqual([
+      408,
+      'max_execution_time (1 s) exceeded',
+    ]);
+    const mem = await run(
+      'SELECT groupArray(number) FROM numbers(50000000)',
+      null,
+      { ...LIMITS, maxMemoryUsage: 20_000_000 },
+      client,
+    );
+    expect('failed' in mem && [mem.failed.status, mem.failed.limit]).toEqual([413, 'max_memory_usage']);
+    if ('failed' in mem) expect(mem.failed.message).toMatch(/^max_memory_usage \(20000000 bytes\) exceeded/);
+    const rows = await run(
+      'SELECT number FROM numbers(100000)',
+      null,
+      { ...LIMITS, maxResultRows: 10 },
+      client,
+    );
+    expect('result' in rows && [rows.result.rows.length, rows.result.truncated]).toEqual([10, true]);
+  }, 30_000);
+
+  it('ClickHouse errors come back as 400 with its message', async () => {
+    const syntax = await runSql(ro.client, 'SELEC 1', LIMITS).catch((e) => e);
+    expect(syntax).toBeInstanceOf(SqlExecutionError);
+    expect(syntax.status).toBe(400);
+    expect(syntax.message).toMatch(/Syntax error/);
+    expect(syntax.message).not.toMatch(/Code: |e\.what|DB::Exception/);
+    const unknown = await run('SELECT no_such_column FROM flows', 'acme');
+    expect('failed' in unknown && unknown.failed.status).toBe(400);
+    if ('failed' in unknown) expect(unknown.failed.message).toMatch(/no_such_column/);
+    const type = await run("SELECT 1 + 'a' FROM flows", 'acme');
+    expect('failed' in type && type.failed.status).toBe(400);
+  });
+
+  it('what readonly forbids comes back as 403', async () => {
+    const o = await runSql(ro.client, 'SELECT * FROM numbers(3)', LIMITS).catch((e) => e);
+    if (roReadonly === '1') {
+      expect(o).toBeInstanceOf(SqlExecutionError);
+      expect(o.status).toBe(403);
+    } else expect(o.rows).toEqual([[0], [1], [2]]);
+  });
+
+  it('the data is intact after everything', async () => {
+    expect(await counts()).toEqual(before);
+  });
+});
