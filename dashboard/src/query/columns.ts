@@ -5,6 +5,7 @@
  * columns the API offers as dimensions, and which of them the rollups keep.
  */
 import { COLUMNS, type Column } from '../../../protocol/src/schema/columns.ts';
+import { ip, literal } from '../../../storage/src/sql.ts';
 
 export const DIMENSIONS: readonly Column[] = COLUMNS.filter((c) => c.dimension);
 export const DIMENSION_NAMES: readonly string[] = DIMENSIONS.map((c) => c.name);
@@ -64,5 +65,26 @@ export function jsonValue(c: Column, v: unknown): unknown {
       return Number(v);
     default:
       return v;
+  }
+}
+
+/**
+ * The SQL literal of a column's stored value, from its text form (what textExpr gives),
+ * so a query can compare stored values instead of formatting every row.
+ */
+export function rawLiteral(c: Column, text: string): string {
+  switch (c.kind) {
+    case 'ip':
+      return text === '' ? "toFixedString('', 16)" : literal(ip(text));
+    case 'mac':
+      return literal(Number.parseInt(text.replace(/:/g, ''), 16) || 0);
+    case 'string':
+      return literal(text);
+    case 'datetime':
+      return `toDateTime(${literal(Number(text) || 0)})`;
+    case 'u64':
+      return /^\d+$/.test(text) ? literal(BigInt(text)) : '0';
+    default:
+      return literal(Number(text) || 0);
   }
 }

@@ -5,10 +5,11 @@
  * before any filter the caller wrote: `WHERE tenant = X AND (filter)`.
  */
 import type { ClickHouse } from '../../../storage/src/clickhouse.ts';
-import { literal, sql } from '../../../storage/src/sql.ts';
+import type { Column } from '../../../protocol/src/schema/columns.ts';
+import { sql } from '../../../storage/src/sql.ts';
 import { badRequest } from '../errors.ts';
 import { compileFilter, FilterError } from '../filter/index.ts';
-import { columnByName, DIMENSION_NAMES, textExpr } from './columns.ts';
+import { columnByName, DIMENSION_NAMES, rawLiteral, textExpr } from './columns.ts';
 import { bucketOn, chooseSource, intervalFor, type Source } from './source.ts';
 import type { TimeRange } from './time-range.ts';
 
@@ -64,12 +65,32 @@ function whereClause(scope: Scope, source: Source, range: TimeRange, filterSql: 
   return parts.join(' AND ');
 }
 
-const keyExprs = (dimensions: readonly string[]) =>
+const dimensionColumns = (dimensions: readonly string[]): Column[] =>
   dimensions.map((d) => {
     const c = columnByName(d);
     if (!c) throw badRequest(`unknown dimension ${d}`);
-    return textExpr(c);
+    return c;
   });
+
+/**
+ * The top `limit` keys by the measure. Grouping is on the stored values (16-byte addresses,
+ * numbers); only the few rows that come out are turned into text.
+ */
+async function topKeys(
+  ch: ClickHouse,
+  cols: Column[],
+  table: string,
+  where: string,
+  m: string,
+  limit: number,
+): Promise<{ key: string[]; v: number }[]> {
+  const raw = cols.map((c, i) => `${c.name} AS r${i}`).join(', ');
+  const rlist = cols.map((_, i) => `r${i}`).join(', ');
+  const rows = await ch.query<Record<string, string>>(
+    `SELECT ${cols.map((c, i) => `${textExpr(c, `r${i}`)} AS k${i}`).join(', ')}, v FROM (SELECT ${raw}, ${m} AS v FROM ${table} WHERE ${where} GROUP BY ${rlist} ORDER BY v DESC, ${rlist} LIMIT ${limit})`,
+  );
+  return rows.map((r) => ({ key: cols.map((_, i) => String(r[`k${i}`])), v: Number(r.v) }));
+}
 
 export interface SeriesRequest {
   range: TimeRange;
@@ -123,30 +144,25 @@ export async function timeSeries(ch: ClickHouse, scope: Scope, req: SeriesReques
   const interval = bucketOn(source, wanted);
   const table = `${ch.database}.${source.table}`;
   const where = whereClause(scope, source, req.range, filter.sql);
-  const keys = keyExprs(req.dimensions);
+  const cols = dimensionColumns(req.dimensions);
   const m = measure(req.unit, source);
   const bucket = `intDiv(toUInt32(${source.time}), ${interval}) * ${interval}`;
 
-  let top: string[][] = [];
-  if (keys.length > 0) {
-    const rows = await ch.query<Record<string, string>>(
-      `SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(', ')}, ${m} AS v FROM ${table} WHERE ${where} GROUP BY ${keys.map((_, i) => `k${i}`).join(', ')} ORDER BY v DESC, ${keys.map((_, i) => `k${i}`).join(', ')} LIMIT ${req.limit}`,
-    );
-    top = rows.map((r) => keys.map((_, i) => String(r[`k${i}`])));
-  }
-  let selectKeys = '';
-  if (keys.length > 0) {
-    const inTop =
-      top.length === 0
-        ? '0'
-        : keys.length === 1
-          ? `${keys[0]} IN (${top.map((k) => literal(k[0])).join(', ')})`
-          : `(${keys.join(', ')}) IN (${top.map((k) => `(${k.map((v) => literal(v)).join(', ')})`).join(', ')})`;
-    selectKeys = `${keys.map((k, i) => `if(${inTop}, ${k}, ${i === 0 ? "'Other'" : "''"}) AS k${i}`).join(', ')}, `;
-  }
-  const groupKeys = keys.map((_, i) => `, k${i}`).join('');
+  const top = cols.length > 0 ? (await topKeys(ch, cols, table, where, m, req.limit)).map((r) => r.key) : [];
+  // rows of the top keys keep their key; the rest fold into one "Other" group per bucket
+  const hit =
+    cols.length === 0 || top.length === 0
+      ? '0'
+      : cols.length === 1
+        ? `${cols[0].name} IN (${top.map((k) => rawLiteral(cols[0], k[0])).join(', ')})`
+        : `(${cols.map((c) => c.name).join(', ')}) IN (${top.map((k) => `(${k.map((v, i) => rawLiteral(cols[i], v)).join(', ')})`).join(', ')})`;
+  const inner = cols
+    .map((c, i) => `, if(hit, ${c.name}, defaultValueOfArgumentType(${c.name})) AS r${i}`)
+    .join('');
+  const outer = cols.map((c, i) => `, ${textExpr(c, `r${i}`)} AS k${i}`).join('');
+  const groupKeys = cols.map((_, i) => `, r${i}`).join('');
   const rows = await ch.query<Record<string, string>>(
-    `SELECT ${bucket} AS b, ${selectKeys}${m} AS v FROM ${table} WHERE ${where} GROUP BY b${groupKeys} ORDER BY b`,
+    `SELECT b, hit${outer}, v FROM (SELECT ${bucket} AS b, ${hit} AS hit${inner}, ${m} AS v FROM ${table} WHERE ${where} GROUP BY b, hit${groupKeys}) ORDER BY b`,
   );
 
   const first = Math.floor(req.range.start / interval) * interval;
@@ -156,7 +172,12 @@ export async function timeSeries(ch: ClickHouse, scope: Scope, req: SeriesReques
   const bySeries = new Map<string, { key: string[]; sums: number[]; total: number }>();
   const order = [...top.map((key) => JSON.stringify(key))];
   for (const r of rows) {
-    const key = keys.length === 0 ? ['Total'] : keys.map((_, i) => String(r[`k${i}`]));
+    const key =
+      cols.length === 0
+        ? ['Total']
+        : Number(r.hit) === 1
+          ? cols.map((_, i) => String(r[`k${i}`]))
+          : cols.map((_, i) => (i === 0 ? 'Other' : ''));
     const id = JSON.stringify(key);
     let s = bySeries.get(id);
     if (!s) {
@@ -255,13 +276,10 @@ export async function topN(ch: ClickHouse, scope: Scope, req: TopRequest): Promi
   const source = chooseSource(req.range, [...req.dimensions, ...filter.columns], span);
   const table = `${ch.database}.${source.table}`;
   const where = whereClause(scope, source, req.range, filter.sql);
-  const keys = keyExprs(req.dimensions);
+  const cols = dimensionColumns(req.dimensions);
   const m = measure(req.unit, source);
-  const keyList = keys.map((_, i) => `k${i}`).join(', ');
   const [rows, [all]] = await Promise.all([
-    ch.query<Record<string, string>>(
-      `SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(', ')}, ${m} AS v FROM ${table} WHERE ${where} GROUP BY ${keyList} ORDER BY v DESC, ${keyList} LIMIT ${req.limit}`,
-    ),
+    topKeys(ch, cols, table, where, m, req.limit),
     ch.query<{ v: string }>(`SELECT ${m} AS v FROM ${table} WHERE ${where}`),
   ]);
   const total = Number(all?.v ?? 0);
@@ -272,12 +290,7 @@ export async function topN(ch: ClickHouse, scope: Scope, req: TopRequest): Promi
     rate: (v * k) / span,
     share: total > 0 ? v / total : 0,
   });
-  const out = rows.map((r) =>
-    row(
-      keys.map((_, i) => String(r[`k${i}`])),
-      Number(r.v),
-    ),
-  );
+  const out = rows.map((r) => row(r.key, r.v));
   const shown = out.reduce((a, r) => a + r.total, 0);
   return {
     table: source.table,
