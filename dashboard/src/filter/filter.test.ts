@@ -276,7 +276,7 @@ describe('errors: position (0-based), what was expected, what came', () => {
     ['net web', 4, 'a CIDR or IP address', 'web'],
     ['tenant other or 1=1', 16, 'a filter keyword, a column name or (', '1'],
     ['tcp udp', 4, "'and', 'or' or end of input", 'udp'],
-    ['tcp )', 4, 'no ) without its (', ')'],
+    ['tcp )', 4, "'and', 'or' or end of input (this ) closes no ()", ')'],
     ['port 80,443', 7, "'and', 'or' or end of input (a list is written in [a, b])", ','],
     ["network like 'a\\b'", 13, 'a pattern whose backslashes escape only %, _ or a backslash', "'a\\b'"],
     ['(tcp', 4, "')' to close the ( at 0, 'and' or 'or'", ''],

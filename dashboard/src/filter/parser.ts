@@ -62,7 +62,7 @@ class Parser {
       throw new FilterError(
         t.pos,
         t.text === ')'
-          ? 'no ) without its ('
+          ? "'and', 'or' or end of input (this ) closes no ()"
           : t.text === ','
             ? "'and', 'or' or end of input (a list is written in [a, b])"
             : "'and', 'or' or end of input",
