@@ -9,6 +9,8 @@
  * accepts plain names. `raw()` marks SQL text written by the program itself.
  */
 
+import { isIPv4Text, isIPv6Text } from '../../protocol/src/schema/ip.ts';
+
 export class SqlBindError extends TypeError {
   constructor(message: string) {
     super(message);
@@ -62,28 +64,14 @@ export function quoteString(s: string): string {
   return `'${s.replace(/[\\'\n\r\t\0\b\f\x01-\x1f\x7f]/g, (ch) => ESCAPES[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)}'`;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
+/** Dotted-quad IPv4 text (the one parser: protocol/src/schema/ip.ts). */
 export function isIPv4(s: string): boolean {
-  return IPV4.test(s);
+  return typeof s === 'string' && isIPv4Text(s);
 }
 
+/** IPv6 text, IPv4-mapped forms included (the one parser: protocol/src/schema/ip.ts). */
 export function isIPv6(s: string): boolean {
-  if (!/^[0-9A-Fa-f:.]+$/.test(s) || !s.includes(':') || s.length > 45) return false;
-  const dbl = s.split('::');
-  if (dbl.length > 2) return false;
-  const groups = (part: string) => (part === '' ? [] : part.split(':'));
-  const parts = [...groups(dbl[0]), ...(dbl.length === 2 ? groups(dbl[1]) : [])];
-  let count = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i];
-    if (i === parts.length - 1 && p.includes('.')) {
-      if (!isIPv4(p)) return false;
-      count += 2;
-    } else if (/^[0-9A-Fa-f]{1,4}$/.test(p)) count += 1;
-    else return false;
-  }
-  return dbl.length === 2 ? count < 8 : count === 8;
+  return typeof s === 'string' && isIPv6Text(s);
 }
 
 function renderIp(address: string): string {

@@ -5,7 +5,7 @@
  * after what they wrote (variable-length fields write a length octet first, RFC 7011 §7).
  */
 import type { ColumnName, FlowRecord } from '../schema/columns.ts';
-import { writeIPv4, writeIPv6 } from './address.ts';
+import { writeIPv4, writeIPv6 } from '../schema/ip.ts';
 
 export type FieldWriter = (buf: Buffer, off: number, rec: FlowRecord) => number;
 

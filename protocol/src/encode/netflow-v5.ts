@@ -15,7 +15,7 @@
  */
 import type { FlowRecord } from '../schema/columns.ts';
 import type { EncoderStats, FlowEncoder } from './api.ts';
-import { writeIPv4 } from './address.ts';
+import { writeIPv4 } from '../schema/ip.ts';
 import { isIPv6Flow } from './templates.ts';
 
 export const V5_HEADER_LENGTH = 24;

@@ -10,7 +10,6 @@
  * VTEPs are IPv6 or unknown (no registry, IANA's or VMware's, has IPv6 tunnel endpoints).
  */
 import type { FlowRecord } from '../schema/columns.ts';
-import { isIPv6Text } from './address.ts';
 import * as f from './fields.ts';
 import type { FieldSpec, FieldWriter } from './fields.ts';
 
@@ -46,10 +45,16 @@ export function buildTemplate(id: number, fields: readonly FieldSpec[]): DataTem
   };
 }
 
+/**
+ * The family an address's text claims (a colon: IPv6). Not a validation: text that claims
+ * IPv6 but does not parse still goes in an IPv6 field, written as zeros (schema/ip.ts).
+ */
+const claimsIPv6 = (s: string): boolean => s.indexOf(':') >= 0;
+
 /** True when the record's inner addresses are IPv6 (decided by the addresses, which set the wire form). */
 export function isIPv6Flow(rec: FlowRecord): boolean {
-  if (rec.src_addr.length > 0) return isIPv6Text(rec.src_addr);
-  if (rec.dst_addr.length > 0) return isIPv6Text(rec.dst_addr);
+  if (rec.src_addr.length > 0) return claimsIPv6(rec.src_addr);
+  if (rec.dst_addr.length > 0) return claimsIPv6(rec.dst_addr);
   return rec.ip_version === 6;
 }
 
@@ -126,8 +131,8 @@ export function ipfixTemplates(): TemplateSet {
       if (rec.tunnel_type === 0) return v6;
       const v4Vteps =
         (rec.tunnel_src.length > 0 || rec.tunnel_dst.length > 0) &&
-        !isIPv6Text(rec.tunnel_src) &&
-        !isIPv6Text(rec.tunnel_dst);
+        !claimsIPv6(rec.tunnel_src) &&
+        !claimsIPv6(rec.tunnel_dst);
       return (v4Vteps ? 2 : 4) + v6;
     },
   };

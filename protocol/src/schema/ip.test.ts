@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseIpInto, writeIp16 } from './ip.ts';
+import { isIPv4Text, isIPv6Text, parseIpInto, writeIp16, writeIPv4, writeIPv6 } from './ip.ts';
 
 /** Reference: Node's own address parser, through URL's canonical IPv6 bytes. */
 function reference16(s: string): Uint8Array | null {
@@ -66,5 +66,26 @@ describe('IP address text', () => {
       '1.2.3.4:80',
     ])
       expect(parseIpInto(bad, out), bad).toBe(0);
+  });
+
+  it('checks and writes one family at a time (the encoders, SQL literals), as Node parses them', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.ipV4(), fc.ipV6(), fc.ipV4Extended(), fc.string({ maxLength: 20 }), fc.constant('')),
+        (s) => {
+          const family = isIP(s);
+          expect(isIPv4Text(s), s).toBe(family === 4);
+          expect(isIPv6Text(s), s).toBe(family === 6);
+          const want = reference16(s);
+          const v4 = new Uint8Array(6).fill(7);
+          expect(writeIPv4(v4, 1, s)).toBe(family === 4 || s === '');
+          expect([...v4]).toEqual([7, ...(family === 4 && want ? want.subarray(12) : [0, 0, 0, 0]), 7]);
+          const v6 = new Uint8Array(18).fill(7);
+          expect(writeIPv6(v6, 1, s)).toBe(family === 6 || s === '');
+          expect([...v6]).toEqual([7, ...(family === 6 && want ? want : new Uint8Array(16)), 7]);
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -1,9 +1,11 @@
 /**
  * IP address text ↔ bytes, the one parser every part uses (enrichment lookups, the
- * RowBinary and protobuf writers). Flow records carry addresses as text; the hot paths
- * parse each address of each flow, so parsing writes into a caller-owned buffer, allocates
- * nothing and uses no regular expression. Text that is not an address parses as nothing
- * (0) rather than half-parsed; IPv4-mapped IPv6 text ('::ffff:10.0.0.1') is IPv4.
+ * RowBinary and protobuf writers, the NetFlow/IPFIX encoders, SQL literal checks). Flow
+ * records carry addresses as text; the hot paths parse each address of each flow, so
+ * parsing writes into a caller-owned buffer, allocates nothing and uses no regular
+ * expression. Text that is not an address parses as nothing (0) rather than half-parsed;
+ * IPv4-mapped IPv6 text ('::ffff:10.0.0.1') is IPv4 to parseIpInto, and stays IPv6 text to
+ * the fixed-family writers and checks (writeIPv6, isIPv6Text).
  */
 
 /** Parses dotted IPv4 from s[start..] into out[at..at+4]; false when it is not one. */
@@ -39,8 +41,8 @@ function hexValue(c: number): number {
 
 const tailWords = new Uint16Array(8);
 
-/** Parses IPv6 text (RFC 4291 §2.2, with an optional dotted IPv4 tail) into out[0..16]. */
-function parseV6(s: string, out: Uint8Array): boolean {
+/** Parses IPv6 text (RFC 4291 §2.2, with an optional dotted IPv4 tail) into out[at..at+16]. */
+function parseV6(s: string, out: Uint8Array, at: number): boolean {
   const n = s.length;
   let head = 0; // words before '::'
   let tail = 0; // words after '::'
@@ -70,10 +72,10 @@ function parseV6(s: string, out: Uint8Array): boolean {
       const w1 = (scratch4[0] << 8) | scratch4[1];
       const w2 = (scratch4[2] << 8) | scratch4[3];
       if (gap < 0) {
-        out[head * 2] = scratch4[0];
-        out[head * 2 + 1] = scratch4[1];
-        out[head * 2 + 2] = scratch4[2];
-        out[head * 2 + 3] = scratch4[3];
+        out[at + head * 2] = scratch4[0];
+        out[at + head * 2 + 1] = scratch4[1];
+        out[at + head * 2 + 2] = scratch4[2];
+        out[at + head * 2 + 3] = scratch4[3];
         head += 2;
       } else {
         tailWords[tail++] = w1;
@@ -85,8 +87,8 @@ function parseV6(s: string, out: Uint8Array): boolean {
     if (digits === 0) return false;
     if (gap < 0) {
       if (head >= 8) return false;
-      out[head * 2] = v >> 8;
-      out[head * 2 + 1] = v & 0xff;
+      out[at + head * 2] = v >> 8;
+      out[at + head * 2 + 1] = v & 0xff;
       head++;
     } else {
       if (tail >= 8) return false;
@@ -104,11 +106,11 @@ function parseV6(s: string, out: Uint8Array): boolean {
   if (gap < 0) return head === 8;
   if (head + tail > 7) return false;
   const zeros = 8 - head - tail;
-  out.fill(0, head * 2, (head + zeros) * 2);
+  out.fill(0, at + head * 2, at + (head + zeros) * 2);
   for (let t = 0; t < tail; t++) {
-    const at = (head + zeros + t) * 2;
-    out[at] = tailWords[t] >> 8;
-    out[at + 1] = tailWords[t] & 0xff;
+    const to = at + (head + zeros + t) * 2;
+    out[to] = tailWords[t] >> 8;
+    out[to + 1] = tailWords[t] & 0xff;
   }
   return true;
 }
@@ -122,7 +124,7 @@ const scratch4 = new Uint8Array(4);
 export function parseIpInto(s: string, out: Uint8Array): 0 | 4 | 6 {
   if (s.length === 0) return 0;
   if (s.indexOf(':') < 0) return parseV4(s, 0, out, 0) ? 4 : 0;
-  if (!parseV6(s, out)) return 0;
+  if (!parseV6(s, out, 0)) return 0;
   // ::ffff:a.b.c.d is an IPv4 address
   for (let k = 0; k < 10; k++) if (out[k] !== 0) return 6;
   if (out[10] !== 0xff || out[11] !== 0xff) return 6;
@@ -159,3 +161,33 @@ export function writeIp16(s: string, out: Uint8Array, off: number): boolean {
 }
 
 const parsed = new Uint8Array(16);
+
+/** True when the text is a dotted-quad IPv4 address (no leading zeros, nothing around it). */
+export function isIPv4Text(s: string): boolean {
+  return s.length !== 0 && s.indexOf(':') < 0 && parseV4(s, 0, check, 0);
+}
+
+/** True when the text is an IPv6 address (RFC 4291 text forms, IPv4-mapped ones included). */
+export function isIPv6Text(s: string): boolean {
+  return s.indexOf(':') >= 0 && parseV6(s, check, 0);
+}
+
+const check = new Uint8Array(16);
+
+/**
+ * The fixed-family writers of the NetFlow/IPFIX encoders: a 4-octet IPv4 or a 16-octet
+ * IPv6 field straight into the packet. '' writes zeros (the absent address on the wire)
+ * and returns true; text that is not an address of that family writes zeros and returns false.
+ */
+export function writeIPv4(buf: Uint8Array, off: number, s: string): boolean {
+  if (s.length !== 0 && parseV4(s, 0, buf, off)) return true;
+  buf[off] = buf[off + 1] = buf[off + 2] = buf[off + 3] = 0;
+  return s.length === 0;
+}
+
+/** See writeIPv4: 16 octets; IPv4-mapped text is written in its mapped form. */
+export function writeIPv6(buf: Uint8Array, off: number, s: string): boolean {
+  if (s.length !== 0 && parseV6(s, buf, off)) return true;
+  buf.fill(0, off, off + 16);
+  return s.length === 0;
+}
