@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { COLUMNS } from '../../../protocol/src/schema/columns.ts';
 import {
@@ -9,7 +10,7 @@ import {
   validateFilter,
 } from './index.ts';
 import { ALIASES, PAIRS, SHORTHANDS } from './fields.ts';
-import { parseCidr, parseDateTime, parseMac, parseUnsigned, addressText } from './values.ts';
+import { addressText, parseAddress, parseCidr, parseDateTime, parseMac, parseUnsigned } from './values.ts';
 
 const v4 = (a: string) => `IPv4ToIPv6(IPv4StringToNum('${a}'))`;
 const v6 = (a: string) => `IPv6StringToNum('${a}')`;
@@ -49,10 +50,7 @@ describe('filter keywords compile to the expected SQL', () => {
     ['host 10.0.0.1', `((src_addr = ${v4('10.0.0.1')}) OR (dst_addr = ${v4('10.0.0.1')}))`],
     ['src host 10.0.0.1', `(src_addr = ${v4('10.0.0.1')})`],
     ['dst host ::ffff:10.0.0.1', `(dst_addr = ${v4('10.0.0.1')})`],
-    [
-      'host 2001:db8::1',
-      `((src_addr = ${v6('2001:db8:0:0:0:0:0:1')}) OR (dst_addr = ${v6('2001:db8:0:0:0:0:0:1')}))`,
-    ],
+    ['host 2001:db8::1', `((src_addr = ${v6('2001:db8::1')}) OR (dst_addr = ${v6('2001:db8::1')}))`],
     ['src ip 10.0.0.1', `(src_addr = ${v4('10.0.0.1')})`],
     ['src net 10.0.0.0/8', `((src_addr >= ${v4('10.0.0.0')} AND src_addr <= ${v4('10.255.255.255')}))`],
     ['src net 10.1.2.3/8', `((src_addr >= ${v4('10.0.0.0')} AND src_addr <= ${v4('10.255.255.255')}))`],
@@ -61,7 +59,7 @@ describe('filter keywords compile to the expected SQL', () => {
     ['src net 0.0.0.0/0', `((src_addr >= ${v4('0.0.0.0')} AND src_addr <= ${v4('255.255.255.255')}))`],
     [
       'dst net 2001:db8::/32',
-      `((dst_addr >= ${v6('2001:db8:0:0:0:0:0:0')} AND dst_addr <= ${v6('2001:db8:ffff:ffff:ffff:ffff:ffff:ffff')}))`,
+      `((dst_addr >= ${v6('2001:db8::')} AND dst_addr <= ${v6('2001:db8:ffff:ffff:ffff:ffff:ffff:ffff')}))`,
     ],
     [
       'net 10.1.0.0/16',
@@ -405,14 +403,31 @@ describe('values', () => {
     expect(r('192.168.1.77/26')).toEqual(['192.168.1.64', '192.168.1.127']);
     expect(r('0.0.0.0/0')).toEqual(['0.0.0.0', '255.255.255.255']);
     expect(r('10.0.0.1')).toEqual(['10.0.0.1', '10.0.0.1']);
-    expect(r('2001:db8::/32')).toEqual(['2001:db8:0:0:0:0:0:0', '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff']);
-    expect(r('2001:db8::1/127')).toEqual(['2001:db8:0:0:0:0:0:0', '2001:db8:0:0:0:0:0:1']);
-    expect(r('::/0')).toEqual(['0:0:0:0:0:0:0:0', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff']);
+    expect(r('2001:db8::/32')).toEqual(['2001:db8::', '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff']);
+    expect(r('2001:db8::1/127')).toEqual(['2001:db8::', '2001:db8::1']);
+    expect(r('::/0')).toEqual(['::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff']);
     expect(r('::ffff:10.0.0.0/104')).toEqual(['10.0.0.0', '10.255.255.255']);
     expect(r('fe80::1%eth0/64')).toBeUndefined();
     for (const bad of ['10.0.0.0/', '10.0.0.0/33', '10/8', '::/129', '10.0.0.0/8/8', '10.0.0.0/+8', 'x/8']) {
       expect(parseCidr(bad), bad).toBeUndefined();
     }
+  });
+
+  it('address text: RFC 5952, IPv4 for the mapped range', () => {
+    const t = (a: string) => addressText(parseCidr(a)!.lo);
+    expect(t('2001:db8:0:0:1:0:0:1')).toBe('2001:db8::1:0:0:1');
+    expect(t('2001:0:0:1:0:0:0:1')).toBe('2001:0:0:1::1');
+    expect(t('1:0:2:0:3:0:4:0')).toBe('1:0:2:0:3:0:4:0');
+    expect(t('::')).toBe('::');
+    expect(t('::1')).toBe('::1');
+    expect(t('1::')).toBe('1::');
+    expect(t('::ffff:1.2.3.4')).toBe('1.2.3.4');
+    expect(t('::ffff:0:1.2.3.4')).toBe('::ffff:0:102:304');
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
+        expect(parseAddress(addressText(bytes))).toEqual(bytes);
+      }),
+    );
   });
 
   it('MACs and date-times', () => {

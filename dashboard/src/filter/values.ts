@@ -99,15 +99,36 @@ export function parseCidr(text: string): Cidr | undefined {
 
 /**
  * The text form of 16 address bytes that sql.ts's ip() binds back to the same bytes:
- * dotted IPv4 for the mapped range, else eight hexadecimal groups.
+ * dotted IPv4 for the mapped range, else RFC 5952 IPv6 (the longest run of two or more zero
+ * groups as ::), so the SQL a user sees reads like what they typed.
  */
 export function addressText(b: Uint8Array): string {
   let mapped = b[10] === 0xff && b[11] === 0xff;
   for (let k = 0; k < 10 && mapped; k++) if (b[k] !== 0) mapped = false;
   if (mapped) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  const groups: string[] = [];
-  for (let k = 0; k < 16; k += 2) groups.push(((b[k] << 8) | b[k + 1]).toString(16));
-  return groups.join(':');
+  const groups: number[] = [];
+  for (let k = 0; k < 16; k += 2) groups.push((b[k] << 8) | b[k + 1]);
+  let best = -1;
+  let bestLen = 1;
+  for (let g = 0; g < 8; ) {
+    if (groups[g] !== 0) {
+      g++;
+      continue;
+    }
+    let end = g;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - g > bestLen) {
+      best = g;
+      bestLen = end - g;
+    }
+    g = end;
+  }
+  const hex = (from: number, to: number) =>
+    groups
+      .slice(from, to)
+      .map((x) => x.toString(16))
+      .join(':');
+  return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
 }
 
 /** 'aa:bb:cc:dd:ee:ff' or 'aa-bb-cc-dd-ee-ff' (case-insensitive) → the 48-bit number. */
