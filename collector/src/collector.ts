@@ -458,7 +458,9 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
       ensureStateDir(cfg.stateDir);
       if (opts.inventoryFile) {
         try {
-          ({ inv: inventory, text: inventoryText } = loadInventoryFile(opts.inventoryFile));
+          let warnings: string[];
+          ({ inv: inventory, text: inventoryText, warnings } = loadInventoryFile(opts.inventoryFile));
+          for (const w of warnings) log.warn({ file: opts.inventoryFile }, `inventory: ${w}`);
         } catch (err) {
           throw new UserError((err as Error).message);
         }

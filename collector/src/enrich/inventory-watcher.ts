@@ -14,15 +14,24 @@ export interface InventoryWatchOptions {
   file: string;
   checkMs: number;
   onChange(inv: Inventory, text: string): void;
-  log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  log: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
 }
 
 /** Loads the file once (throws a message when it cannot), then watches it. */
-export function loadInventoryFile(file: string): { inv: Inventory; text: string } {
-  const text = readFileSync(file, 'utf8');
+export function loadInventoryFile(file: string): { inv: Inventory; text: string; warnings: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`inventory ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   const res = parseInventory(text);
   if (!res.ok) throw new Error(`inventory ${file}: ${res.reason}`);
-  return { inv: res.value, text };
+  return { inv: res.value, text, warnings: res.warnings };
 }
 
 export function watchInventory(opts: InventoryWatchOptions): InventoryWatcher {
@@ -50,11 +59,19 @@ export function watchInventory(opts: InventoryWatchOptions): InventoryWatcher {
       );
       return;
     }
+    // an empty file is what a writer leaves between truncating and writing (and what a
+    // failed write leaves): loading it would drop every tenant at once, so it is refused
+    // like bad YAML; the complete file is picked up when it lands
+    if (text.trim() === '') {
+      opts.log.error({ file: opts.file }, 'inventory is empty: keeping the previous one');
+      return;
+    }
     const res = parseInventory(text);
     if (!res.ok) {
       opts.log.error({ file: opts.file, reason: res.reason }, 'inventory invalid: keeping the previous one');
       return;
     }
+    for (const w of res.warnings) opts.log.warn({ file: opts.file }, `inventory: ${w}`);
     opts.log.info(
       { file: opts.file, tenants: res.value.tenants, subnets: res.value.subnets },
       'inventory reloaded',

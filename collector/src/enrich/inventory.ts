@@ -9,26 +9,46 @@ import { parse as parseYaml } from 'yaml';
 import { cidrToString, parseCidr } from '../net/ip.ts';
 import { createPrefixTrie, type PrefixTrie } from '../net/prefix-trie.ts';
 
-const Port = Type.Object({ name: Type.String(), ip: Type.String(), mac: Type.Optional(Type.String()) });
-const Subnet = Type.Object({
-  name: Type.Optional(Type.String()),
-  cidr: Type.String(),
-  ports: Type.Optional(Type.Array(Port)),
-});
-const Network = Type.Object({
-  name: Type.String(),
-  vni: Type.Optional(Type.Integer({ minimum: 1, maximum: 0xffffff })),
-  vlan: Type.Optional(Type.Integer({ minimum: 1, maximum: 4094 })),
-  subnets: Type.Array(Subnet, { default: [] }),
-});
-const Tenant = Type.Object({
-  name: Type.String({ minLength: 1 }),
-  networks: Type.Array(Network, { default: [] }),
-});
-export const InventoryFile = Type.Object({
-  tenants: Type.Array(Tenant, { default: [] }),
-  exporters: Type.Optional(Type.Array(Type.Object({ address: Type.String(), name: Type.String() }))),
-});
+// Unknown keys are refused like in the main configuration: a misspelt `netwrks:` used to
+// load as a tenant with no networks, silently.
+const closed = { additionalProperties: false } as const;
+const Port = Type.Object(
+  { name: Type.String(), ip: Type.String(), mac: Type.Optional(Type.String()) },
+  closed,
+);
+const Subnet = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    cidr: Type.String(),
+    ports: Type.Optional(Type.Array(Port)),
+  },
+  closed,
+);
+const Network = Type.Object(
+  {
+    name: Type.String(),
+    vni: Type.Optional(Type.Integer({ minimum: 1, maximum: 0xffffff })),
+    vlan: Type.Optional(Type.Integer({ minimum: 1, maximum: 4094 })),
+    subnets: Type.Array(Subnet, { default: [] }),
+  },
+  closed,
+);
+const Tenant = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    networks: Type.Array(Network, { default: [] }),
+  },
+  closed,
+);
+export const InventoryFile = Type.Object(
+  {
+    tenants: Type.Array(Tenant, { default: [] }),
+    exporters: Type.Optional(
+      Type.Array(Type.Object({ address: Type.String(), name: Type.String() }, closed)),
+    ),
+  },
+  closed,
+);
 export type InventoryFile = Static<typeof InventoryFile>;
 
 export interface SubnetInfo {
@@ -58,7 +78,10 @@ export interface Inventory {
   subnets: number;
 }
 
-export type InventoryResult = { ok: true; value: Inventory } | { ok: false; reason: string };
+/** `warnings`: what loads but is probably a mistake (subnets of different tenants that overlap) */
+export type InventoryResult =
+  | { ok: true; value: Inventory; warnings: string[] }
+  | { ok: false; reason: string };
 
 const scope = (tenant: string, network: string): Scope => ({
   tenant,
@@ -89,7 +112,14 @@ export function parseInventory(text: string): InventoryResult {
   }
   const value = Value.Default(InventoryFile, Value.Clone(raw));
   const first = Value.Errors(InventoryFile, value).First();
-  if (first) return { ok: false, reason: `${first.path || '(top level)'}: ${first.message}` };
+  if (first) {
+    const where = first.path || '(top level)';
+    if (first.message.includes('Unexpected property')) {
+      const known = Object.keys((first.schema as { properties?: object }).properties ?? {}).join(', ');
+      return { ok: false, reason: `${where}: unknown key (known keys here: ${known})` };
+    }
+    return { ok: false, reason: `${where}: ${first.message}` };
+  }
   return compileInventory(value as InventoryFile);
 }
 
@@ -169,5 +199,62 @@ export function compileInventory(file: InventoryFile): InventoryResult {
   inv.tenants = tenantScopes.size;
   const names = inv.exporterNames as Map<string, string>;
   for (const e of file.exporters ?? []) names.set(e.address, e.name);
-  return { ok: true, value: inv };
+  return { ok: true, value: inv, warnings: overlapWarnings([...flatClaims.values()]) };
+}
+
+const MAX_WARNINGS = 10;
+
+/**
+ * Subnets of different tenants where one lies inside the other (or both are the same
+ * flat network): flows without a VNI in the overlap go to the narrower one, or to no
+ * tenant. Identical overlay subnets of different tenants are the normal case (only the VNI
+ * tells them apart) and are not reported. A sweep over the subnets in address order.
+ */
+function overlapWarnings(
+  claims: { cidr: NonNullable<ReturnType<typeof parseCidr>>; overlay: SubnetInfo[]; flat: SubnetInfo[] }[],
+): string[] {
+  const out: string[] = [];
+  let more = 0;
+  const warn = (w: string) => {
+    if (out.length < MAX_WARNINGS) out.push(w);
+    else more++;
+  };
+  const tenantsOf = (c: (typeof claims)[number]) => new Set([...c.flat, ...c.overlay].map((o) => o.tenant));
+  const compare = (a: Uint8Array, b: Uint8Array) => {
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+    return 0;
+  };
+  const contains = (outer: (typeof claims)[number]['cidr'], inner: (typeof claims)[number]['cidr']) => {
+    if (outer.bytes.length !== inner.bytes.length || outer.prefix > inner.prefix) return false;
+    for (let bit = 0; bit < outer.prefix; bit++) {
+      const mask = 0x80 >> (bit & 7);
+      if ((outer.bytes[bit >> 3] & mask) !== (inner.bytes[bit >> 3] & mask)) return false;
+    }
+    return true;
+  };
+  const sorted = [...claims].sort(
+    (a, b) =>
+      a.cidr.bytes.length - b.cidr.bytes.length ||
+      compare(a.cidr.bytes, b.cidr.bytes) ||
+      a.cidr.prefix - b.cidr.prefix,
+  );
+  const stack: (typeof claims)[number][] = [];
+  for (const c of sorted) {
+    if (new Set(c.flat.map((o) => o.tenant)).size > 1)
+      warn(
+        `subnet ${cidrToString(c.cidr)} is a flat network of several tenants: flows without a VNI there get no tenant`,
+      );
+    while (stack.length > 0 && !contains(stack[stack.length - 1].cidr, c.cidr)) stack.pop();
+    const mine = tenantsOf(c);
+    for (const outer of stack) {
+      const theirs = [...tenantsOf(outer)].filter((t) => !mine.has(t));
+      if (theirs.length > 0)
+        warn(
+          `subnet ${cidrToString(c.cidr)} (${[...mine].join(', ')}) lies inside ${cidrToString(outer.cidr)} (${theirs.join(', ')}): flows without a VNI there go to the narrower one`,
+        );
+    }
+    stack.push(c);
+  }
+  if (more > 0) warn(`… and ${more} more overlaps`);
+  return out;
 }
