@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import type { App } from '../deps.ts';
 
@@ -39,9 +40,9 @@ export function staticRoutes(app: App, _ctx: RouteContext): void {
       decorateReply: false,
       cacheControl: false,
       index: false,
-      setHeaders(res) {
-        res.setHeader('cache-control', 'public, max-age=31536000, immutable');
-        res.setHeader('x-content-type-options', 'nosniff');
+      setHeaders(reply) {
+        reply.header('cache-control', 'public, max-age=31536000, immutable');
+        reply.header('x-content-type-options', 'nosniff');
       },
     });
   }
@@ -60,10 +61,7 @@ export function staticRoutes(app: App, _ctx: RouteContext): void {
     }
   }
 
-  const page = async (
-    req: { url: string; method: string },
-    reply: Parameters<Parameters<App['get']>[2]>[1],
-  ) => {
+  const page = async (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split('?')[0];
     if (
       path.startsWith('/api/') ||

@@ -1,0 +1,101 @@
+/**
+ * A real dashboard for the browser tests: the app on a loopback port over a ClickHouse
+ * database loaded with the API tests' known flows (test/dashboard/fixture.ts), an inventory
+ * that names the fixture's networks, subnets and endpoints, and one token per role.
+ */
+import { Value } from '@sinclair/typebox/value';
+import type { FastifyInstance } from 'fastify';
+import { createTokenStore } from '../../dashboard/src/auth/tokens.ts';
+import { DashboardConfig } from '../../dashboard/src/config.ts';
+import { buildDashboardApp } from '../../dashboard/src/server.ts';
+import type { ClickHouse } from '../../storage/src/clickhouse.ts';
+import { loadFixture } from '../dashboard/fixture.ts';
+
+export interface UiDashboard {
+  url: string;
+  app: FastifyInstance;
+  tokens: { admin: string; acme: string; globex: string };
+  close(): Promise<void>;
+}
+
+/** The inventory of the fixture's two tenants (the unassigned VNI 7777 is in nobody's). */
+export const FIXTURE_INVENTORY = {
+  tenants: [
+    {
+      name: 'acme',
+      networks: [
+        {
+          name: 'acme-web',
+          vni: 5001,
+          subnets: [
+            {
+              name: 'acme-web-net',
+              cidr: '10.0.0.0/24',
+              ports: [
+                { name: 'acme-web-1', ip: '10.0.0.1' },
+                { name: 'acme-web-2', ip: '10.0.0.2' },
+              ],
+            },
+          ],
+        },
+        {
+          name: 'acme-db',
+          vni: 5002,
+          subnets: [
+            { name: 'acme-db-net', cidr: '10.0.1.0/24', ports: [{ name: 'acme-db-1', ip: '10.0.1.5' }] },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'globex',
+      networks: [
+        {
+          name: 'globex-web',
+          vni: 6001,
+          subnets: [
+            {
+              name: 'globex-net',
+              cidr: '10.0.0.0/23',
+              ports: [
+                { name: 'globex-app-1', ip: '10.0.0.1' },
+                { name: 'globex-app-2', ip: '10.0.1.5' },
+              ],
+            },
+            {
+              name: 'globex-v6',
+              cidr: '2001:db8:6001::/64',
+              ports: [{ name: 'globex-v6-1', ip: '2001:db8:6001::10' }],
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+export async function startUiDashboard(
+  ch: ClickHouse,
+  opts: { fixture?: boolean } = {},
+): Promise<UiDashboard> {
+  if (opts.fixture !== false) await loadFixture(ch);
+  const config = Value.Default(DashboardConfig, {}) as DashboardConfig;
+  config.rateLimit.perMinute = 100_000;
+  config.rateLimit.sqlPerMinute = 10_000;
+  const app = await buildDashboardApp({ ch, config });
+  const store = createTokenStore(ch);
+  const tokens = {
+    admin: (await store.create({ role: 'admin', name: 'ops' })).token,
+    acme: (await store.create({ role: 'tenant', tenant: 'acme', name: 'acme-ui' })).token,
+    globex: (await store.create({ role: 'tenant', tenant: 'globex', name: 'globex-ui' })).token,
+  };
+  const res = await app.inject({
+    method: 'PUT',
+    url: '/api/v1/inventory',
+    headers: { authorization: `Bearer ${tokens.admin}` },
+    payload: { version: null, ...FIXTURE_INVENTORY },
+  });
+  if (res.statusCode !== 200) throw new Error(`PUT /api/v1/inventory: ${res.statusCode} ${res.body}`);
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { url: address, app, tokens, close: () => app.close() };
+}
