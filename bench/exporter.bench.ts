@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeVxlanCapture } from './tools/vxlan-capture.ts';
-import { createCaptureStreamReader, type FrameSink } from '../exporter/src/packet/capture-stream.ts';
+import { createCaptureStreamReader, type FrameSink } from '../protocol/src/capture/pcap.ts';
 import { PacketInfo } from '../exporter/src/packet/packet-info.ts';
 import { parsePacket } from '../exporter/src/packet/parse.ts';
 import { createPipeline } from '../exporter/src/export/pipeline.ts';

@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { END_FORCED } from '../../../protocol/src/ie/flow-end-reason.ts';
 import { createFlowCache, type FlowCache, type FlowCacheOptions } from '../flow-cache.ts';
-import { createCaptureStreamReader, type FrameSink } from '../packet/capture-stream.ts';
+import { createCaptureStreamReader, type FrameSink } from '../../../protocol/src/capture/pcap.ts';
 import { PacketInfo, PARSE_OK, type PARSE_STATUS_NAMES, tunnelPorts } from '../packet/packet-info.ts';
 import { parsePacket } from '../packet/parse.ts';
 import type { FlowSource, SourceContext } from './source.ts';

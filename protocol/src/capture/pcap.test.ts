@@ -2,12 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readCapture } from '../../../protocol/src/capture/pcap.ts';
 import { pcapFile, pcapngFile } from '../../../test/helpers/packets.ts';
-import { createCaptureStreamReader, type FrameSink } from './capture-stream.ts';
+import { CaptureFormatError, createCaptureStreamReader, type FrameSink, readCapture } from './pcap.ts';
 
 type Seen = [linkType: number, timeMs: number, hex: string, origLen: number];
-/** to the microsecond: the two readers may round the last bit of a double differently */
+/** to the microsecond (nanosecond captures print more digits than a test wants to spell) */
 const us = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /** Feeds `file` in pieces cut at `cuts`, keeping the unread tail as a source does. */
@@ -16,7 +15,7 @@ function readInPieces(file: Buffer, cuts: number[]): { frames: Seen[]; error: st
   const frames: Seen[] = [];
   const sink: FrameSink = {
     frame(linkType, buf, off, capLen, origLen, timeMs) {
-      frames.push([linkType, us(timeMs), buf.subarray(off, off + capLen).toString('hex'), origLen]);
+      frames.push([linkType, timeMs, buf.subarray(off, off + capLen).toString('hex'), origLen]);
     },
   };
   let pending = Buffer.alloc(0);
@@ -31,15 +30,15 @@ function readInPieces(file: Buffer, cuts: number[]): { frames: Seen[]; error: st
 }
 
 const whole = (file: Buffer): Seen[] =>
-  [...readCapture(file)].map((f) => [f.linkType, us(f.timeMs), f.data.toString('hex'), f.origLength]);
+  [...readCapture(file)].map((f) => [f.linkType, f.timeMs, f.data.toString('hex'), f.origLength]);
 
 const frameArb = fc.record({
   timeMs: fc.integer({ min: 0, max: 2 ** 31 }).map((s) => s * 1000 + 0.123),
   data: fc.uint8Array({ minLength: 0, maxLength: 300 }).map((a) => Buffer.from(a)),
 });
 
-describe('capture stream reader', () => {
-  it('gives the same frames as the whole-file reader however the bytes are split (pcap, pcapng)', () => {
+describe('capture reader', () => {
+  it('gives the same frames however the bytes are split, as readCapture gives for the whole file (pcap, pcapng)', () => {
     fc.assert(
       fc.property(
         fc.array(frameArb, { maxLength: 20 }),
@@ -115,6 +114,47 @@ describe('capture stream reader', () => {
     be.writeUInt32BE(4, 36);
     le.copy(be, 40, 40);
     const got = readInPieces(be, [30]);
-    expect(got.frames).toEqual([[1, 1_764_000_000_123.457, '61626364', 4]]);
+    expect(got.frames.map(([l, t, d, o]) => [l, us(t), d, o])).toEqual([
+      [1, 1_764_000_000_123.457, '61626364', 4],
+    ]);
+    expect(got.frames[0][1]).toBe(1_764_000_000_000 + 123_456_789 / 1e6);
+  });
+
+  it('reads a whole file: the frames before damage, then CaptureFormatError naming the byte', () => {
+    const two = pcapFile([
+      { timeMs: 1_000, data: Buffer.from('aaaa') },
+      { timeMs: 2_000, data: Buffer.from('bbbb') },
+    ]);
+    const seen: string[] = [];
+    const read = (file: Buffer) => {
+      seen.length = 0;
+      for (const f of readCapture(file)) seen.push(f.data.toString());
+    };
+    expect(() => read(two.subarray(0, two.length - 1))).toThrow(
+      new CaptureFormatError('pcap: record at byte 44 runs past the end of the file'),
+    );
+    expect(seen).toEqual(['aaaa']);
+    read(two.subarray(0, two.length - 4 - 16 + 15)); // a tail shorter than a record header
+    expect(seen).toEqual(['aaaa']);
+    expect(() => read(two.subarray(0, 20))).toThrow(/shorter than its 24-byte header/);
+    expect(() => read(Buffer.from('nope'))).toThrow(/unknown magic/);
+    const ng = pcapngFile([{ timeMs: 1_000, data: Buffer.from('cccc') }], 1);
+    expect(() => read(ng.subarray(0, ng.length - 4))).toThrow(
+      /^pcapng: block at byte \d+ has a bad length \d+$/,
+    );
+    expect(seen).toEqual([]);
+  });
+
+  it('reads a whole file bigger than its reading window, frames larger than the window included', () => {
+    const frames = Array.from({ length: 40 }, (_, i) => ({
+      timeMs: i,
+      data: Buffer.alloc(i % 7 === 0 ? 1_500_000 : 100_000, i),
+    }));
+    for (const file of [pcapFile(frames, 1), pcapngFile(frames, 1)]) {
+      const got = [...readCapture(file)];
+      expect(got.map((f) => [f.timeMs, f.data.length, f.data[0]])).toEqual(
+        frames.map((f, i) => [i, f.data.length, i]),
+      );
+    }
   });
 });
