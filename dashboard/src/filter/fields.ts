@@ -124,7 +124,10 @@ const STRING_VALUES: Readonly<Record<string, { expected: string; values?: Record
   traffic_class: { expected: 'east-west, north-south or unknown', values: TRAFFIC_CLASSES },
 };
 
-function columnType(name: string, kind: string): ValueType {
+/** The schema's column kinds (taken from COLUMNS itself: a new kind is a type error here). */
+type Kind = (typeof COLUMNS)[number]['kind'];
+
+function columnType(name: string, kind: Kind): ValueType {
   switch (kind) {
     case 'u8':
     case 'u16':
@@ -145,13 +148,17 @@ function columnType(name: string, kind: string): ValueType {
       return { kind: 'mac', expected: 'a MAC address (aa:bb:cc:dd:ee:ff)' };
     case 'datetime':
       return { kind: 'time', expected: "a date-time ('YYYY-MM-DD HH:MM:SS' UTC, or Unix seconds)" };
-    default: {
+    case 'string': {
       const v = STRING_VALUES[name];
       return {
         kind: 'string',
         expected: v?.expected ?? 'a string',
         ...(v?.values ? { values: v.values } : {}),
       };
+    }
+    default: {
+      const unknown: never = kind;
+      throw new Error(`filter language: no value type for the column kind ${String(unknown)}`);
     }
   }
 }
