@@ -7,7 +7,7 @@
  */
 import { quoteString } from '../../../storage/src/sql.ts';
 import type { Expr, Join, OrderItem, Query, Select, TableExpr, TypeNode } from './ast.ts';
-import { KEYWORDS } from './parse.ts';
+import { KEYWORD_FUNCTIONS, KEYWORDS } from './parse.ts';
 import { NUMBER } from './tokenize.ts';
 
 const PLAIN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -64,7 +64,8 @@ export function expr(e: Expr): string {
     case 'star':
       return e.table ? `${e.table.map(emitName).join('.')}.*` : '*';
     case 'fn': {
-      const name = emitName(e.name);
+      const upper = e.name.toUpperCase();
+      const name = PLAIN.test(e.name) && KEYWORD_FUNCTIONS.has(upper) ? e.name : emitName(e.name);
       const params = e.params ? `(${list(e.params)})` : '';
       const args = `(${e.distinct ? 'DISTINCT ' : ''}${list(e.args)})`;
       return `${name}${params}${args}`;

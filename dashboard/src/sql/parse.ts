@@ -100,7 +100,7 @@ export const KEYWORDS = new Set(
 );
 
 /** Keywords that are also function names when a '(' follows. */
-const KEYWORD_FUNCTIONS = new Set(['ANY', 'LEFT', 'RIGHT']);
+export const KEYWORD_FUNCTIONS = new Set(['ANY', 'LEFT', 'RIGHT', 'CAST']);
 
 /** Statements we recognise in order to say "only SELECT is allowed (got X)". */
 const STATEMENTS = new Set([
@@ -229,6 +229,12 @@ export class Parser {
     if (d > MAX_DEPTH) throw new SqlRefused(400, `query is nested more than ${MAX_DEPTH} levels deep`);
     depthOf.set(node, d);
     return node;
+  }
+
+  /** an arithmetic, comparison or LIKE node; `*` is no operand (and `/` `*` would open a comment) */
+  private bin(op: string, l: Expr, r: Expr): Expr {
+    if (l.t === 'star' || r.t === 'star') throw new SqlRefused(400, `* is not an operand of ${op}`);
+    return this.mk({ t: 'bin', op, l, r }, l, r);
   }
 
   private enter(): void {
@@ -664,7 +670,7 @@ export class Parser {
       if (t.kind === 'op' && COMPARISONS.has(t.value)) {
         this.next();
         const r = this.parseBetween();
-        l = this.mk({ t: 'bin', op: t.value, l, r }, l, r);
+        l = this.bin(t.value, l, r);
         continue;
       }
       const save = this.i;
@@ -680,7 +686,7 @@ export class Parser {
       if (!global && (this.isWord('LIKE') || this.isWord('ILIKE'))) {
         const op = `${not ? 'NOT ' : ''}${this.next().value.toUpperCase()}`;
         const r = this.parseBetween();
-        l = this.mk({ t: 'bin', op, l, r }, l, r);
+        l = this.bin(op, l, r);
         continue;
       }
       this.i = save;
@@ -707,7 +713,7 @@ export class Parser {
     while (this.isOp('||')) {
       this.next();
       const r = this.parseAdditive();
-      l = this.mk({ t: 'bin', op: '||', l, r }, l, r);
+      l = this.bin('||', l, r);
     }
     return l;
   }
@@ -717,7 +723,7 @@ export class Parser {
     while (this.isOp('+') || this.isOp('-')) {
       const op = this.next().value;
       const r = this.parseMultiplicative();
-      l = this.mk({ t: 'bin', op, l, r }, l, r);
+      l = this.bin(op, l, r);
     }
     return l;
   }
@@ -727,7 +733,7 @@ export class Parser {
     while (this.isOp('*') || this.isOp('/') || this.isOp('%')) {
       const op = this.next().value;
       const r = this.parseUnary();
-      l = this.mk({ t: 'bin', op, l, r }, l, r);
+      l = this.bin(op, l, r);
     }
     return l;
   }
