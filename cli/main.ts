@@ -14,7 +14,7 @@ import { register as registerClickhouse } from './commands/clickhouse.ts';
 import { register as registerConfig } from './commands/config.ts';
 import { UserError } from './errors.ts';
 
-const VERSION = '0.1.0';
+const { version: VERSION } = (await import('../package.json', { with: { type: 'json' } })).default;
 
 // `--version` belongs to subcommands too (`vxflow exporter --version 10`), so the program's
 // own version is answered only as the first argument.
