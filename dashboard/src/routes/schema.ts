@@ -38,7 +38,12 @@ export function schemaRoutes(app: App, _ctx: RouteContext): void {
             ),
             units: Type.Array(Type.String()),
             filterKeywords: Type.Array(
-              Type.Object({ keyword: Type.String(), description: Type.String(), example: Type.String() }),
+              Type.Object({
+                keyword: Type.String(),
+                description: Type.String(),
+                example: Type.String(),
+                values: Type.Optional(Type.Array(Type.String())),
+              }),
             ),
           }),
           ...errors(401),
