@@ -123,8 +123,19 @@ export function register(program: Command): void {
       });
       const emit = opts.templates ? () => {} : (rec: FlowRecord) => out.line(toJsonLine(rec));
       let skipped = 0;
+      // one unreadable file is reported and the rest still decoded (it used to stop there)
+      const failed: string[] = [];
       try {
-        for (const file of files) skipped += decodeFile(file, decoder, opts.exporter, emit).skipped;
+        for (const file of files) {
+          try {
+            skipped += decodeFile(file, decoder, opts.exporter, emit).skipped;
+          } catch (err) {
+            if (!(err instanceof UserError)) throw err;
+            out.flush();
+            process.stderr.write(`vxflow: ${err.message}\n`);
+            failed.push(file);
+          }
+        }
       } finally {
         out.flush();
       }
@@ -150,5 +161,9 @@ export function register(program: Command): void {
         const stats = { ...decoder.stats, nonFlowFrames: skipped, samplingRates: decoder.samplingRates() };
         process.stderr.write(`${JSON.stringify({ stats })}\n`);
       }
+      if (failed.length > 0)
+        throw new UserError(
+          `decode: ${failed.length} of ${files.length} files could not be decoded: ${failed.join(', ')}`,
+        );
     });
 }

@@ -13,7 +13,7 @@ import type { ExporterConfig } from './config.ts';
 import { createPipeline, type PipelineStats } from './export/pipeline.ts';
 import { parseTarget, resolveTarget } from './export/targets.ts';
 import { createOvsSource } from './sources/ovs.ts';
-import { CaptureReadError, createPcapSource } from './sources/pcap.ts';
+import { CaptureReadError, createPcapSource, type PcapSource } from './sources/pcap.ts';
 import { createSimSource } from './sources/sim.ts';
 import { writeInventory } from './sources/sim/inventory.ts';
 import { createSocketSource } from './sources/socket.ts';
@@ -297,6 +297,7 @@ export async function runExporter(ex: ExporterConfig, log: Logger, durationS = 0
     process.off('SIGTERM', onSignal);
     await pipeline.close();
   }
+  if (ex.source.startsWith('pcap:')) warnIncompleteCapture(ex.source, (source as PcapSource).stats, log);
   const stats = pipeline.stats();
   for (const t of stats.targets) {
     log.info(
@@ -313,4 +314,23 @@ export async function runExporter(ex: ExporterConfig, log: Logger, durationS = 0
   }
   log.info({ received: stats.received, exported: stats.exported, dropped: stats.dropped }, 'exporter done');
   return stats;
+}
+
+/**
+ * A capture cut off mid-write (tcpdump killed, a copy interrupted) ends in part of a
+ * packet; one cut inside its first record has no packet at all. Both used to end with exit
+ * 0, "0 packets" and not a word; what was whole is still exported, with a warning.
+ */
+function warnIncompleteCapture(
+  source: string,
+  s: { frames: number; bytesRead: number; truncatedTailBytes: number },
+  log: Logger,
+): void {
+  if (s.truncatedTailBytes > 0)
+    log.warn(
+      { source, packets: s.frames, ignoredBytes: s.truncatedTailBytes },
+      'capture is truncated: it ends inside a packet record, which was ignored (was the capture cut off?)',
+    );
+  else if (s.frames === 0 && s.bytesRead > 0)
+    log.warn({ source, bytes: s.bytesRead }, 'capture has no complete packet');
 }
