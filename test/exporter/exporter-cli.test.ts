@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecoder } from '../../protocol/src/decode/index.ts';
 import type { FlowRecord } from '../../protocol/src/schema/columns.ts';
-import { pcapFile } from '../../test/helpers/packets.ts';
+import { pcapFile } from '../helpers/packets.ts';
 
 const pcap = (frames: { tsMs: number; frame: Buffer }[]): Buffer =>
   pcapFile(frames.map((f) => ({ timeMs: f.tsMs, data: f.frame })));

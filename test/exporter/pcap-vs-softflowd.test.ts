@@ -11,11 +11,11 @@ import { createSocket } from 'node:dgram';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { createDecoder } from '../../../protocol/src/decode/index.ts';
-import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
-import { ethernet, icmp, ipv4, ipv6, TCP_FLAGS, tcp, udp } from '../../../test/helpers/packets.ts';
-import { pcapFile } from '../../../test/helpers/packets.ts';
-import { createPcapSource } from './pcap.ts';
+import { createDecoder } from '../../protocol/src/decode/index.ts';
+import type { FlowRecord } from '../../protocol/src/schema/columns.ts';
+import { ethernet, icmp, ipv4, ipv6, TCP_FLAGS, tcp, udp } from '../helpers/packets.ts';
+import { pcapFile } from '../helpers/packets.ts';
+import { createPcapSource } from '../../exporter/src/sources/pcap.ts';
 
 // softflowd silently truncates long -r paths: a short directory
 const dir = `/tmp/vxs${process.pid}`;

@@ -11,7 +11,7 @@
  * every 10 minutes (IPFIX_TEMPLATE_INTERVAL in ofproto-dpif-ipfix.c); changing options such
  * as cache_active_timeout does not resend them. So the relay and the collector are up BEFORE
  * the bridges get their IPFIX configuration, or every data set waits for a template that
- * never comes (that is why /tmp/vxc/ovs-tenants.test.ts.wip saw datagrams but no flows).
+ * never comes (an earlier version of this test saw datagrams but no flows for that reason).
  */
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';

@@ -13,14 +13,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
+import type { FlowRecord } from '../../protocol/src/schema/columns.ts';
 import {
   type KernelVxlanLab,
   startKernelVxlanLab,
   startUnderlayTcpdump,
-} from '../../../test/helpers/kernel-vxlan-lab.ts';
-import { cleanupStack } from '../../../test/helpers/netns.ts';
-import { createPcapSource } from './pcap.ts';
+} from '../helpers/kernel-vxlan-lab.ts';
+import { cleanupStack } from '../helpers/netns.ts';
+import { createPcapSource } from '../../exporter/src/sources/pcap.ts';
 
 const cleanup = cleanupStack();
 let lab: KernelVxlanLab;
