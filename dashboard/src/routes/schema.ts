@@ -17,7 +17,10 @@ export function schemaRoutes(app: App, _ctx: RouteContext): void {
       rollup: c.rollup,
     })),
     units: [...UNITS],
-    filterKeywords: FILTER_KEYWORDS.map((k) => ({ ...k })),
+    filterKeywords: FILTER_KEYWORDS.map(({ values, ...k }) => ({
+      ...k,
+      ...(values ? { values: [...values] } : {}),
+    })),
   };
   app.get(
     '/api/v1/schema',
