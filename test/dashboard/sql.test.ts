@@ -5,6 +5,7 @@
  * message.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ESCAPE_ATTEMPTS } from '../../dashboard/src/sql/escape-attempts.ts';
 import {
@@ -199,6 +200,170 @@ describe('SQL as a tenant on the real ClickHouse', () => {
     const arith = `SELECT 1${' + 1'.repeat(95)}`;
     const r = await run(arith, 'acme');
     expect('result' in r && r.result.rows).toEqual([[96]]);
+  });
+});
+
+describe('what the guard writes means on ClickHouse what the user wrote', () => {
+  it('every construct it emits runs on this ClickHouse', async () => {
+    const cases: [string, unknown[][]][] = [
+      ['SELECT count(), sum(bytes * sampling_rate) > 0, max(packets) FROM flows', [[3, 1, 30]]],
+      [
+        'SELECT network, count() AS n FROM flows WHERE proto = 6 AND dst_port IN (443, 5432) GROUP BY network ORDER BY network',
+        [
+          ['acme-db', 1],
+          ['acme-web', 1],
+        ],
+      ],
+      [
+        "SELECT IPv6NumToString(src_addr) AS a FROM flows WHERE src_addr = IPv6StringToNum('::ffff:10.0.0.1')",
+        [['::ffff:10.0.0.1']],
+      ],
+      [
+        "SELECT countIf(network LIKE 'acme-%'), uniqExact(vni), quantile(0.5)(packets), topK(1)(network) FROM flows",
+        [[3, 2, 20, ['acme-web']]],
+      ],
+      [
+        "SELECT CASE WHEN packets > 15 THEN 'big' ELSE 'small' END AS k, count() FROM flows GROUP BY k ORDER BY k",
+        [
+          ['big', 2],
+          ['small', 1],
+        ],
+      ],
+      [
+        'SELECT NOT (packets BETWEEN 15 AND 25), packets IS NULL, -packets, packets % 7, packets / 4 FROM flows ORDER BY packets LIMIT 1',
+        [[1, 0, -10, 3, 2.5]],
+      ],
+      [
+        "SELECT [1, 2][2], (1, 'x').2, arrayMap(x -> x * 2, [1, 2]), arrayFilter((x, y) -> x > y, [1, 5], [2, 2]), if(1 = 1 ? 1 : 0, 'y', 'n')",
+        [[2, 'x', [2, 4], [5], 'y']],
+      ],
+      [
+        "SELECT CAST(packets AS Nullable(String)), CAST(packets, 'Float64'), toTypeName(CAST(1 AS Decimal(10, 2))) FROM flows ORDER BY packets LIMIT 1",
+        [['10', 10, 'Decimal(10, 2)']],
+      ],
+      [
+        'SELECT count() FROM flows WHERE time_received > now() - INTERVAL 1 DAY AND EXTRACT(YEAR FROM time_received) > 2000',
+        [[3]],
+      ],
+      [
+        'SELECT network, packets FROM flows ORDER BY packets DESC LIMIT 1 BY network LIMIT 1, 5',
+        [['acme-web', 20]],
+      ],
+      [
+        'SELECT a.network, max(b.packets) FROM flows AS a ALL LEFT JOIN flows_1m AS b USING (vni) GROUP BY a.network ORDER BY a.network',
+        [
+          ['acme-db', 30],
+          ['acme-web', 20],
+        ],
+      ],
+      [
+        'SELECT count() FROM flows AS a ALL INNER JOIN (SELECT src_addr FROM flows) AS b USING (src_addr)',
+        [[3]],
+      ],
+      ['SELECT count() FROM flows CROSS JOIN flows_1h', [[9]]],
+      [
+        'SELECT count() FROM flows WHERE src_addr IN (SELECT dst_addr FROM flows) AND vni GLOBAL IN (SELECT vni FROM flows_1h)',
+        [[2]],
+      ],
+      ['SELECT (SELECT count() FROM flows_1h) AS n, n + 1', [[3, 4]]],
+      ['WITH (SELECT max(packets) FROM flows) AS m SELECT count() FROM flows WHERE packets = m', [[1]]],
+      [
+        'SELECT network FROM flows WHERE vni = 5002 UNION ALL SELECT network FROM flows_1h WHERE vni = 5002',
+        [['acme-db'], ['acme-db']],
+      ],
+      ['(SELECT 1) UNION ALL (SELECT 2 UNION ALL SELECT 3)', [[1], [2], [3]]],
+      [
+        'SELECT network, sum(packets) FROM flows_1m FINAL GROUP BY network WITH TOTALS ORDER BY network',
+        [
+          ['acme-db', 30],
+          ['acme-web', 30],
+        ],
+      ],
+      ['SELECT count() FROM flows PREWHERE proto = 6 WHERE vni = 5001 HAVING count() > 0', [[2]]],
+      [
+        'SELECT `network` AS `from`, "packets" AS `a b` FROM flows WHERE network = \'acme-db\'',
+        [['acme-db', 30]],
+      ],
+      ["SELECT 'it''s', 'a\\'b', '\\x41\\n', length('\\0'), 'é'", [["it's", "a'b", 'A\n', 1, 'é']]],
+      [
+        'SELECT 0x10, 1e2, .5, inf > 0, isNaN(nan), true, false, 1 == 1, 1 <> 2, 1 != 1',
+        [[16, 100, 0.5, 1, 1, 1, 0, 1, 1, 0]],
+      ],
+      ['SELECT DISTINCT network FROM flows ORDER BY network DESC NULLS LAST', [['acme-web'], ['acme-db']]],
+      ['SELECT tupleElement((1, 2), 1), arrayElement([7], 1), tuple(1)', [[1, 7, [1]]]],
+      [
+        'SELECT sumIf(packets, proto = 6), sumArray([packets]), uniqIf(vni, 1), countIf(packets > 10) FROM flows',
+        [[60, 60, 2, 2]],
+      ],
+      ['SELECT toStartOfFiveMinute(time_received) <= now() FROM flows LIMIT 1', [[1]]],
+    ];
+    for (const [q, want] of cases) {
+      const o = await run(q, 'acme');
+      if (!('result' in o)) {
+        throw new Error(`${q}\n→ ${'refused' in o ? o.refused.message : o.failed.message}`);
+      }
+      expect(o.result.rows, q).toEqual(want);
+    }
+  });
+
+  it('string literals and quoted names read the same as ClickHouse reads them', async () => {
+    const piece = fc.constantFrom(
+      'a',
+      'Z',
+      ' ',
+      "''",
+      "\\'",
+      '\\\\',
+      '\\n',
+      '\\t',
+      '\\0',
+      '\\x41',
+      '\\x7f',
+      '\\x4',
+      '\\q',
+      '\\b',
+      '"',
+      '`',
+      '""',
+      '``',
+      '\\"',
+      '\\`',
+      'é',
+      '😀',
+      '--',
+      '/*',
+      '*/',
+      ';',
+      '\n',
+    );
+    const samples = fc.sample(fc.array(piece, { minLength: 1, maxLength: 12 }), { numRuns: 60, seed: 42 });
+    for (const parts of samples) {
+      const body = parts.join('');
+      for (const [lit, expr] of [
+        [`'${body}'`, (l: string) => `SELECT hex(${l}) AS h`],
+        [`\`${body}\``, (l: string) => `SELECT 1 AS ${l}`],
+        [`"${body}"`, (l: string) => `SELECT 1 AS ${l}`],
+      ] as const) {
+        const q = expr(lit);
+        let guarded: string;
+        try {
+          guarded = guardSql(q, { database: db().database, tenant: null });
+        } catch (err) {
+          if (err instanceof SqlRefused) continue;
+          throw err;
+        }
+        const ours = await runSql(db().client, guarded, LIMITS);
+        const theirs = await runSql(db().client, q, LIMITS).catch((e: Error) => e);
+        expect(theirs, `${q} failed on ClickHouse but passed the guard as ${guarded}`).not.toBeInstanceOf(
+          Error,
+        );
+        if (theirs instanceof Error) continue;
+        expect([ours.columns[0].name, ours.rows], `${q} → ${guarded}`).toEqual([
+          theirs.columns[0].name,
+          theirs.rows,
+        ]);
+      }
+    }
   });
 });
 

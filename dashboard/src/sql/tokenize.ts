@@ -80,7 +80,8 @@ function describeChar(c: string): string {
 
 /**
  * Reads a quoted token starting at `start` (the opening quote). Backslash escapes as in
- * ClickHouse: \b \f \n \r \t \0 \a \v \xHH, and \c for any other c means c; a doubled
+ * ClickHouse: \b \f \n \r \t \0 \a \v \xHH (exactly two hex digits, at most 7f), and \c for any
+ * other c means c; a doubled
  * quote means one quote.
  */
 function readQuoted(
@@ -98,22 +99,20 @@ function readQuoted(
       const n = text[i + 1];
       if (n === undefined) throw new SqlRefused(400, `at ${start}: ${what} is not closed`);
       if (n === 'x' || n === 'X') {
+        // ClickHouse takes the next two characters as hex digits, whatever they are
         const h = text.slice(i + 2, i + 4);
-        if (h.length === 2 && isHex(h[0]) && isHex(h[1])) {
-          const code = Number.parseInt(h, 16);
-          if (code > 0x7f) {
-            throw new SqlRefused(
-              400,
-              `at ${i}: the escape \\x${h} (a byte above \\x7f) is not supported; write the character itself`,
-            );
-          }
-          out += String.fromCharCode(code);
-          i += 4;
-          continue;
+        if (!(h.length === 2 && isHex(h[0]) && isHex(h[1]))) {
+          throw new SqlRefused(400, `at ${i}: \\x must be followed by two hex digits`);
         }
-        // ClickHouse reads \x without two hex digits as a plain x
-        out += n;
-        i += 2;
+        const code = Number.parseInt(h, 16);
+        if (code > 0x7f) {
+          throw new SqlRefused(
+            400,
+            `at ${i}: the escape \\x${h} (a byte above \\x7f) is not supported; write the character itself`,
+          );
+        }
+        out += String.fromCharCode(code);
+        i += 4;
         continue;
       }
       out += SIMPLE_ESCAPES[n] ?? n;
