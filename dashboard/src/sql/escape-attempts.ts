@@ -166,6 +166,14 @@ export const ESCAPE_ATTEMPTS: EscapeAttempt[] = [
     what: 'tuple IN qualified table',
   },
   { q: 'SELECT * FROM flows WHERE tenant NOT IN system.one', expect: 403, what: 'NOT IN system table' },
+  { q: 'SELECT * FROM flows WHERE 0 IN (system.one AS t)', expect: 403, what: 'IN (table AS alias)' },
+  { q: 'SELECT * FROM flows WHERE 0 IN (((system.one) AS t))', expect: 403, what: 'IN ((table) AS alias)' },
+  {
+    q: 'SELECT count() FROM flows WHERE vni NOT IN ((flows_1m AS x))',
+    expect: 403,
+    what: 'NOT IN (own table AS alias)',
+  },
+  { q: 'SELECT system.tables.* FROM flows', expect: 403, what: 'db.table.*' },
   {
     q: "SELECT * FROM flows WHERE tenant GLOBAL IN (SELECT tenant FROM remote('127.0.0.1', vxflow.flows))",
     expect: 403,

@@ -97,7 +97,11 @@ function unwrappedReads(q: Query, database: string, tenant: string): string[] {
   const out: string[] = [];
   const walkExpr = (e: Expr) => {
     if (e.t === 'subquery') walkQuery(e.q);
-    if (e.t === 'in' && e.r.t === 'id') out.push(`IN ${e.r.parts.join('.')}`);
+    if (e.t === 'in') {
+      let r = e.r;
+      while (r.t === 'alias') r = r.e;
+      if (r.t === 'id') out.push(`IN ${r.parts.join('.')}`);
+    }
     if (e.t === 'fn' && /^(dict|joinGet|file|url|remote|in$|globalIn|notIn|hasColumnInTable)/i.test(e.name)) {
       out.push(`${e.name}()`);
     }

@@ -142,6 +142,9 @@ class Guard {
         return;
       case 'star':
         if (!star) throw new SqlRefused(400, '* may only be a SELECT item or a function argument');
+        if (this.tenant !== null && (e.table?.length ?? 0) > 1) {
+          throw new SqlRefused(403, `${display(e.table ?? [])}.* is not allowed for a tenant`);
+        }
         return;
       case 'fn': {
         const ok = this.tenant === null ? adminMayCall(e.name) : tenantMayCall(e.name);
@@ -209,9 +212,13 @@ class Guard {
     }
   }
 
-  /** x IN name reads the table `name`: a tenant must write IN (SELECT …) instead */
+  /**
+   * `x IN name` reads the table `name`, and so does `x IN (name AS alias)`: ClickHouse looks
+   * through parentheses and aliases. A tenant must write IN (SELECT …) instead.
+   */
   private inRight(e: Expr & { t: 'in' }): void {
-    const r = e.r;
+    let r = e.r;
+    while (r.t === 'alias') r = r.e;
     if (r.t === 'id') {
       if (this.tenant !== null) {
         throw new SqlRefused(
@@ -223,7 +230,7 @@ class Guard {
       if (table.t === 'table') e.r = { t: 'id', parts: table.parts };
       return;
     }
-    this.expr(r, false);
+    this.expr(e.r, false);
   }
 }
 

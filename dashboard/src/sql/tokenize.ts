@@ -157,7 +157,7 @@ export function tokenize(text: string): Token[] {
       if (end < 0) throw new SqlRefused(400, `at ${i}: comment /* is not closed`);
       // ClickHouse 18.16 ends a comment at the first */, current releases nest them: refuse
       // the ambiguous case rather than guess which one the reader meant.
-      if (text.indexOf('/*', i + 2) >= 0 && text.indexOf('/*', i + 2) < end) {
+      if (text.slice(i + 2, end).includes('/*')) {
         throw new SqlRefused(400, `at ${i}: nested /* comments are not supported`);
       }
       i = end + 2;
