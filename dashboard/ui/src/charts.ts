@@ -70,6 +70,8 @@ export interface TimeSeriesChart {
   stacked: boolean;
   unit: Unit;
   span: number;
+  /** how a value reads in the tooltip (default: a rate in `unit`) */
+  format?: (v: number) => string;
   /** a click on a series (its index in `series`) */
   onSeriesClick?: (index: number) => void;
 }
@@ -113,6 +115,7 @@ export function timeChart(opts: TimeSeriesChart): { el: HTMLElement; chart: Char
     });
   }
   const labels = opts.t.map((t) => timeLabel(t, opts.span));
+  const fmt = opts.format ?? ((v: number) => rate(v, opts.unit));
   const chart = new Chart(canvas, {
     type: 'line',
     data: { labels, datasets },
@@ -150,13 +153,13 @@ export function timeChart(opts: TimeSeriesChart): { el: HTMLElement; chart: Char
           filter: (item) => Number(item.raw) > 0 || item.datasetIndex >= opts.series.length,
           callbacks: {
             title: (items) => (items[0] ? new Date(opts.t[items[0].dataIndex]).toLocaleString() : ''),
-            label: (item) => ` ${item.dataset.label}: ${rate(Number(item.raw), opts.unit)}`,
+            label: (item) => ` ${item.dataset.label}: ${fmt(Number(item.raw))}`,
             footer: (items) => {
               if (!opts.stacked || items.length < 2) return '';
               const sum = items
                 .filter((i) => i.datasetIndex < opts.series.length)
                 .reduce((a, i) => a + Number(i.raw), 0);
-              return `Total: ${rate(sum, opts.unit)}`;
+              return `Total: ${fmt(sum)}`;
             },
           },
         },

@@ -17,8 +17,17 @@ export function si(v: number): [string, string] {
     a /= 1000;
     i++;
   }
-  const digits = a === 0 ? '0' : a >= 99.95 ? a.toFixed(0) : a >= 9.995 ? a.toFixed(1) : a.toFixed(2);
-  // 0.05 flows/s reads better as 0.05 than 50 m
+  // below 1 (0.05 flows/s): two significant digits, no milli prefix
+  const digits =
+    a === 0
+      ? '0'
+      : a < 0.995
+        ? String(Number(a.toPrecision(2)))
+        : a >= 99.95
+          ? a.toFixed(0)
+          : a >= 9.995
+            ? a.toFixed(1)
+            : a.toFixed(2);
   return [sign + digits, PREFIXES[i]];
 }
 

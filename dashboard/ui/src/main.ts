@@ -40,6 +40,9 @@ const PAGES: Record<string, Page> = {
   inventory: inventoryPage,
 };
 
+/** pages that do not use the time range */
+const NO_RANGE = new Set(['sql', 'inventory']);
+
 let me: Identity | null = null;
 let schemaPromise: Promise<Schema> | null = null;
 let current: PageCtx | null = null;
@@ -294,7 +297,10 @@ function toolbar(r: Route, live: boolean): HTMLElement {
         class: isPreset ? '' : 'on',
         'aria-pressed': isPreset ? 'false' : 'true',
         'aria-expanded': isPreset ? 'false' : 'true',
-        onclick: () => custom.classList.toggle('hidden'),
+        onclick: () => {
+          custom.classList.toggle('hidden');
+          bar.querySelector('.range-text')?.classList.toggle('hidden');
+        },
       },
       'Custom',
     ),
@@ -315,7 +321,7 @@ function toolbar(r: Route, live: boolean): HTMLElement {
       ['300', '5 min'],
     ].map(([v, l]) => h('option', { value: v, selected: param(r, 'refresh') === v }, l)),
   );
-  return h(
+  const bar = h(
     'div',
     { class: 'toolbar' },
     h('div', { class: 'tb-group' }, presets, custom),
@@ -324,7 +330,7 @@ function toolbar(r: Route, live: boolean): HTMLElement {
       { class: 'tb-group right' },
       h(
         'span',
-        { class: 'range-text muted', title: 'the range shown' },
+        { class: `range-text muted ${isPreset ? '' : 'hidden'}`, title: 'the range shown' },
         `${dateTime(range.start).slice(0, 16)} – ${dateTime(range.end).slice(0, 16)}`,
       ),
       segmented(
@@ -351,6 +357,7 @@ function toolbar(r: Route, live: boolean): HTMLElement {
       ),
     ),
   );
+  return bar;
 }
 
 function stopPage(): void {
@@ -422,7 +429,7 @@ function route(): void {
       'Skip to content',
     ),
     header(r, who),
-    toolbar(r, ctx.range.live),
+    NO_RANGE.has(r.page) ? null : toolbar(r, ctx.range.live),
     main,
   );
   main.tabIndex = -1;

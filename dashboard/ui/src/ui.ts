@@ -226,6 +226,8 @@ export function topTable(
     href?: (key: string[]) => string;
     color?: (i: number) => string;
     cell?: (dim: string, v: string) => Child;
+    /** no volume column (narrow cards) */
+    compact?: boolean;
   } = {},
 ): HTMLElement {
   if (r.rows.length === 0) return empty('No traffic in this range');
@@ -234,27 +236,32 @@ export function topTable(
     ...labels.map((l) => ({ label: l })),
     { label: 'Rate', num: true },
     { label: 'Share', class: 'share-col' },
-    { label: 'Volume', num: true },
+    ...(opts.compact ? [] : [{ label: 'Volume', num: true }]),
   ];
-  const rowOf = (key: string[], row: TopResponse['rows'][number], i: number, other = false): Child[] => [
-    ...key.map((v, k) => {
-      const text = other ? 'Other' : opts.cell ? opts.cell(r.dimensions[k], v) : dimValue(r.dimensions[k], v);
-      if (k === 0 && opts.href && !other) return h('a', { href: opts.href(key) }, text);
-      return other && k > 0 ? '' : text;
-    }),
-    numCell(row.rate, rate(row.rate, unit)),
-    h(
-      'td',
-      { class: 'share-col' },
+  const rowOf = (key: string[], row: TopResponse['rows'][number], i: number, other = false): Child[] =>
+    [
+      ...key.map((v, k) => {
+        const text = other
+          ? 'Other'
+          : opts.cell
+            ? opts.cell(r.dimensions[k], v)
+            : dimValue(r.dimensions[k], v);
+        if (k === 0 && opts.href && !other) return h('a', { href: opts.href(key) }, text);
+        return other && k > 0 ? '' : text;
+      }),
+      numCell(row.rate, rate(row.rate, unit)),
       h(
-        'div',
-        { class: 'share-cell' },
-        shareBar(row.share, other ? 'var(--other)' : opts.color?.(i)),
-        h('span', null, percent(row.share)),
+        'td',
+        { class: 'share-col' },
+        h(
+          'div',
+          { class: 'share-cell' },
+          shareBar(row.share, other ? 'var(--other)' : opts.color?.(i)),
+          h('span', null, percent(row.share)),
+        ),
       ),
-    ),
-    numCell(row.total, volume(row.total, r.totalUnit)),
-  ];
+      opts.compact ? null : numCell(row.total, volume(row.total, r.totalUnit)),
+    ].filter((c) => c !== null);
   const rows = r.rows.map((row, i) => rowOf(row.key, row, i));
   if (r.other.total > 0)
     rows.push(
@@ -266,6 +273,22 @@ export function topTable(
       ),
     );
   return table(cols, rows, { class: 'top' });
+}
+
+/** The colour key of a chart without a table under it. */
+export function legend(items: { name: string; color: string }[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'legend' },
+    items.map((i) =>
+      h(
+        'span',
+        { class: 'swatch-label' },
+        h('i', { class: 'swatch', style: { background: i.color } }),
+        i.name,
+      ),
+    ),
+  );
 }
 
 /** Segmented buttons: one of several values (unit, chart type…). */

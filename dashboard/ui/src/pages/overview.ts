@@ -170,7 +170,24 @@ export const overviewPage: Page = {
     const topNetworks = card(
       ctx,
       { title: 'Top overlay networks', span: 'third', id: 'top-networks' },
-      async () => topTable(await top(ctx, ['network', 'vni', 'tenant']), ['Network', 'VNI', 'Tenant']),
+      async () => {
+        const r = await top(ctx, ['network', 'vni', 'tenant']);
+        // network and VNI in one cell, so the card stays readable at a third of the width
+        const merged = {
+          ...r,
+          dimensions: ['network', 'tenant'],
+          rows: r.rows.map((x) => ({ ...x, key: [`${x.key[0] || '—'} · ${x.key[1]}`, x.key[2]] })),
+        };
+        return topTable(merged, ['Network · VNI', 'Tenant'], {
+          compact: true,
+          href: (k) =>
+            link(
+              'tenant',
+              tenantArg(r.rows.find((x) => `${x.key[0] || '—'} · ${x.key[1]}` === k[0])?.key[2] ?? ''),
+              ctx.route,
+            ),
+        });
+      },
     );
     const topExporters = card(ctx, { title: 'Top exporters', span: 'third', id: 'top-exporters' }, async () =>
       topTable(await top(ctx, ['exporter']), ['Exporter'], {
@@ -253,7 +270,7 @@ export const overviewPage: Page = {
             'Flows whose VNI or subnet is not in the inventory show up here.',
           );
         return [
-          topTable(r, ['VNI', 'Exporter']),
+          topTable(r, ['VNI', 'Exporter'], { compact: true }),
           h(
             'p',
             { class: 'foot' },
