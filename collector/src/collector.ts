@@ -500,10 +500,15 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         init,
         queueLimit: cfg.workerQueueDatagrams,
         onMessage: onWorkerMessage,
-        onDrop: (n) => {
-          metrics.dropped.inc({ stage: 'decode' }, n);
-          if (sample('decode-drop').log)
-            log.warn({}, 'decode workers are behind: dropping datagrams (counted in dropped_total)');
+        onDrop: (n, reason) => {
+          metrics.dropped.inc({ stage: reason }, n);
+          if (sample(`drop-${reason}`).log)
+            log.warn(
+              { stage: reason },
+              reason === 'decode'
+                ? 'decode workers are behind: dropping datagrams (counted in dropped_total)'
+                : 'one exporter holds half of a busy decode queue: dropping its datagrams so the others keep their room (counted in dropped_total)',
+            );
         },
         onError: (w, err) =>
           log.error({ worker: w, err: err.message, stack: err.stack }, 'decode worker failed'),

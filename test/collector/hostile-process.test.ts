@@ -34,6 +34,8 @@ function vxflow(args: string[], env: Record<string, string> = {}, cwd = root) {
     env: cleanEnv(env),
     encoding: 'utf8',
     timeout: 30_000,
+    // a hung program may ignore SIGTERM (the /proc spin did): never leave one behind
+    killSignal: 'SIGKILL',
   });
   return { code: r.status, err: r.stderr, out: r.stdout };
 }

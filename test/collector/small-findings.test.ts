@@ -20,6 +20,8 @@ function vxflow(args: string[]) {
     env,
     encoding: 'utf8',
     timeout: 30_000,
+    // a hung program may ignore SIGTERM (the /proc spin did): never leave one behind
+    killSignal: 'SIGKILL',
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }

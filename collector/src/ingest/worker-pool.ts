@@ -6,7 +6,11 @@
  *
  * Overflow policy: each worker has a bound on datagrams queued for it; beyond it, new
  * datagrams are dropped and reported through onDrop (dropped_total{stage="decode"}), so a
- * slow worker can never make the receive path wait or grow memory.
+ * slow worker can never make the receive path wait or grow memory. Once a worker's queue
+ * is half full, an exporter holding half of what is queued there or more gets no more
+ * room (dropped_total{stage="decode-fair"}): one exporter flooding its worker (template
+ * churn costs far more per datagram than flows) then cannot crowd out the others routed
+ * to the same worker.
  */
 import { Worker } from 'node:worker_threads';
 import { type FromWorker, INDEX_STRIDE, type ToWorker, type WorkerInit } from './worker-protocol.ts';
@@ -25,7 +29,7 @@ export interface WorkerPoolOptions {
   init: WorkerInit;
   queueLimit: number;
   onMessage(worker: number, m: FromWorker): void;
-  onDrop(datagrams: number): void;
+  onDrop(datagrams: number, reason: 'decode' | 'decode-fair'): void;
   onError(worker: number, err: Error): void;
 }
 
@@ -55,6 +59,8 @@ interface Pending {
   index: number[];
   exporters: string[];
   slots: Map<string, number>;
+  /** datagrams per exporter in this batch, to give back when the worker is done with it */
+  perExporter: Map<string, number>;
 }
 
 const newPending = (): Pending => ({
@@ -63,6 +69,7 @@ const newPending = (): Pending => ({
   index: [],
   exporters: [],
   slots: new Map(),
+  perExporter: new Map(),
 });
 
 export function fnv1a(s: string): number {
@@ -78,6 +85,9 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
   const workers: Worker[] = [];
   const readies: Promise<void>[] = [];
   const inFlight: number[] = [];
+  /** per worker: datagrams queued or in flight by exporter, and each sent batch's share, in order */
+  const byExporter: Map<string, number>[] = [];
+  const sentShares: Map<string, number>[][] = [];
   // UDP and each TCP session batch separately (the session scopes templates)
   const pending: Map<string, Pending>[] = [];
   let scheduled: NodeJS.Timeout | undefined;
@@ -90,14 +100,20 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
     });
     workers.push(worker);
     inFlight.push(0);
+    byExporter.push(new Map());
+    sentShares.push([]);
     pending.push(new Map());
     readies.push(
       new Promise((resolve, reject) => {
         worker.once('error', reject);
         worker.on('message', (m: FromWorker) => {
           if (m.type === 'ready') resolve();
-          else if (m.type === 'done') inFlight[w] -= m.datagrams;
-          else if (m.type === 'state') waiters.get(m.id)?.(m.state);
+          else if (m.type === 'done') {
+            inFlight[w] -= m.datagrams;
+            // the worker answers batches in the order they were sent
+            const share = sentShares[w].shift();
+            if (share) release(w, share);
+          } else if (m.type === 'state') waiters.get(m.id)?.(m.state);
           else if (m.type === 'flushed') waiters.get(m.id)?.(undefined);
           opts.onMessage(w, m);
         });
@@ -106,8 +122,19 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
     worker.on('error', (err) => opts.onError(w, err));
   }
 
+  function release(w: number, share: Map<string, number>): void {
+    const counts = byExporter[w];
+    for (const [exporter, n] of share) {
+      const left = (counts.get(exporter) ?? 0) - n;
+      if (left > 0) counts.set(exporter, left);
+      else counts.delete(exporter);
+    }
+  }
+
   function send(w: number, session: string, p: Pending): void {
     if (p.index.length === 0) return;
+    sentShares[w].push(p.perExporter);
+    p.perExporter = new Map();
     // an exact-size copy travels (transferred); the staging buffer is reused, because a
     // fresh zero-filled 256 KiB per message cost more than copying the bytes in use
     const payload = new ArrayBuffer(p.used);
@@ -160,9 +187,15 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
     route: (key) => fnv1a(key) % workers.length,
     dispatch(w, datagram, exporter, receivedMs, session = '') {
       if (inFlight[w] >= opts.queueLimit) {
-        opts.onDrop(1);
+        opts.onDrop(1, 'decode');
         return;
       }
+      const mine = byExporter[w].get(exporter) ?? 0;
+      if (inFlight[w] * 2 >= opts.queueLimit && mine * 2 >= inFlight[w]) {
+        opts.onDrop(1, 'decode-fair');
+        return;
+      }
+      byExporter[w].set(exporter, mine + 1);
       let p = pending[w].get(session);
       if (!p) {
         p = newPending();
@@ -180,6 +213,7 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
       }
       p.buf.set(datagram, p.used);
       p.index.push(p.used, datagram.length, receivedMs, slot);
+      p.perExporter.set(exporter, (p.perExporter.get(exporter) ?? 0) + 1);
       p.used += datagram.length;
       inFlight[w]++;
       if (p.index.length >= BATCH_DATAGRAMS * INDEX_STRIDE) send(w, session, p);
