@@ -434,17 +434,19 @@ function route(): void {
   );
   main.tabIndex = -1;
   document.title = `${page.title} · vxflow`;
-  void Promise.resolve(page.render(main, ctx)).catch((err: unknown) => {
-    fill(
-      main,
-      h(
-        'div',
-        { class: 'state error' },
-        h('strong', null, 'This page failed'),
-        h('span', null, String((err as Error).message)),
-      ),
-    );
-  });
+  void Promise.resolve(page.render(main, ctx))
+    .then(() => main.setAttribute('data-rendered', ''))
+    .catch((err: unknown) => {
+      fill(
+        main,
+        h(
+          'div',
+          { class: 'state error' },
+          h('strong', null, 'This page failed'),
+          h('span', null, String((err as Error).message)),
+        ),
+      );
+    });
   const every = Number(param(r, 'refresh'));
   if (ctx.range.live && every > 0) refreshTimer = window.setInterval(refreshNow, every * 1000);
 }
