@@ -227,11 +227,31 @@ export const ESCAPE_ATTEMPTS: EscapeAttempt[] = [
     what: 'JOIN subquery',
   },
   {
-    q: 'SELECT a.network, b.network FROM flows AS a ALL INNER JOIN flows_1m AS b USING (vni)',
+    q: 'SELECT a.network, b.network FROM flows AS a ANY INNER JOIN flows_1m AS b USING (vni)',
     expect: 'ok',
     what: 'JOIN own tables',
   },
   { q: 'SELECT * FROM flows ARRAY JOIN [1, 2] AS x', expect: 400, what: 'ARRAY JOIN' },
+  // 18.16 answers ALL joins with server memory in the right key column
+  { q: 'SELECT * FROM flows ALL INNER JOIN flows_1m USING (vni)', expect: 403, what: 'ALL INNER JOIN' },
+  {
+    q: 'SELECT * FROM flows ALL LEFT JOIN flows_1m ON flows.vni = flows_1m.vni',
+    expect: 403,
+    what: 'ALL LEFT JOIN ON',
+  },
+  { q: 'SELECT * FROM flows JOIN flows_1m USING (vni)', expect: 403, what: 'JOIN without strictness' },
+  {
+    q: 'SELECT * FROM flows INNER JOIN flows_1m USING (vni)',
+    expect: 403,
+    what: 'INNER JOIN without strictness',
+  },
+  { q: 'SELECT * FROM flows LEFT OUTER JOIN flows_1m USING (vni)', expect: 403, what: 'LEFT OUTER JOIN' },
+  {
+    q: 'SELECT count() FROM flows GLOBAL ANY LEFT JOIN flows_1m USING (vni)',
+    expect: 'ok',
+    what: 'GLOBAL ANY LEFT JOIN',
+  },
+  { q: 'SELECT count() FROM flows LEFT ANY JOIN flows_1m USING (vni)', expect: 'ok', what: 'LEFT ANY JOIN' },
   // WITH
   { q: 'WITH (SELECT count() FROM system.tables) AS flows SELECT flows', expect: 403, what: 'WITH subquery' },
   { q: 'WITH (SELECT 1) AS flows SELECT count() FROM flows', expect: 'ok', what: 'WITH alias named flows' },

@@ -28,6 +28,13 @@ export interface SqlScope {
   database: string;
   /** the tenant's name, or null for an admin */
   tenant: string | null;
+  /**
+   * Whether a tenant may use ALL joins (the default strictness). ClickHouse 18.16 fills the
+   * right table's key column of an ALL join with whatever is in the server's memory (seen
+   * here: file paths, table names, pointers), so tenants get ANY and CROSS joins only unless
+   * the caller knows its server does not have that bug. Default false.
+   */
+  allJoins?: boolean;
 }
 
 export const TENANT_TABLES: readonly string[] = ['flows', 'flows_1m', 'flows_5m', 'flows_1h'];
@@ -62,6 +69,13 @@ class Guard {
     for (const c of s.columns) this.expr(c, true);
     if (s.from) s.from = this.source(s.from);
     for (const j of s.joins) {
+      const strictness = j.kind.split(' ')[0];
+      if (this.tenant !== null && !this.scope.allJoins && strictness !== 'ANY' && j.kind !== 'CROSS') {
+        throw new SqlRefused(
+          403,
+          `${j.kind.includes('ALL') ? j.kind : `${j.kind ? `${j.kind} ` : ''}JOIN without ANY (an ALL join)`} is not allowed for a tenant: ClickHouse 18.16 answers it with bytes of the server's memory; write ANY … JOIN, or IN (SELECT …)`,
+        );
+      }
       j.table = this.source(j.table);
       if (j.on) this.expr(j.on, false);
       for (const u of j.using ?? []) this.expr(u, false);
