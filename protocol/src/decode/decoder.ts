@@ -128,8 +128,12 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
     if (cur) cur.errors++;
   }
 
-  function makeTemplate(version: number, def: TemplateDef, nowMs: number): Template {
-    const signature = templateSignature(version, def);
+  function makeTemplate(
+    version: number,
+    def: TemplateDef,
+    nowMs: number,
+    signature = templateSignature(version, def),
+  ): Template {
     return {
       ...def,
       signature,
@@ -171,25 +175,27 @@ export function createDecoder(options: DecoderOptions = {}): FlowDecoder {
   }
 
   function learn(st: Domain, def: TemplateDef, nowMs: number): void {
-    const signature = templateSignature(st.version, def);
     const existing = st.templates.get(def.templateId);
+    // refused before any string is built: an exporter over its limits keeps sending them
+    if (
+      !existing &&
+      (st.templates.size >= cfg.maxTemplatesPerDomain ||
+        st.use.templates >= maxTemplatesPerExporter ||
+        templateTotal >= maxTemplates)
+    ) {
+      err('template-limit');
+      return;
+    }
+    const signature = templateSignature(st.version, def);
     if (existing && existing.signature === signature) {
       existing.lastSeenMs = nowMs;
     } else {
       if (!existing) {
-        if (
-          st.templates.size >= cfg.maxTemplatesPerDomain ||
-          st.use.templates >= maxTemplatesPerExporter ||
-          templateTotal >= maxTemplates
-        ) {
-          err('template-limit');
-          return;
-        }
         st.use.templates++;
         templateTotal++;
       }
       // a new definition for a known id replaces the old one (RFC 3954 §7, RFC 7011 §8.4)
-      st.templates.set(def.templateId, makeTemplate(st.version, def, nowMs));
+      st.templates.set(def.templateId, makeTemplate(st.version, def, nowMs, signature));
     }
     stats.templates++;
     if (cur) cur.templates++;
