@@ -1,14 +1,18 @@
 /**
  * `vxflow demo` (what `npm start` runs): the whole data path on one machine. The embedded
- * ClickHouse (or CLICKHOUSE_URL), the collector, and the exporter fed by the simulated
- * multi-tenant cloud, with the simulator's tenant inventory given to the collector; every
- * few seconds it prints what each tenant's traffic looks like in ClickHouse.
+ * ClickHouse (or CLICKHOUSE_URL), the collector, the exporter fed by the simulated
+ * multi-tenant cloud (its tenant inventory given to the collector) and the dashboard. Its
+ * first lines on stdout are the dashboard's URL, an admin and a tenant token made for this
+ * run, and a link that signs in; then one heartbeat line every few seconds of what
+ * ClickHouse holds, and the totals per tenant at the end.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { createTokenStore } from '../../dashboard/src/auth/tokens.ts';
+import { createDashboard, type Dashboard, parseListen } from '../../dashboard/src/server.ts';
 import { buildCloud } from '../../exporter/src/sources/sim/model.ts';
 import { writeInventory } from '../../exporter/src/sources/sim/inventory.ts';
 import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
@@ -28,6 +32,7 @@ interface DemoOptions {
   duration?: string;
   interval: string;
   version: string;
+  dashboard: string | false;
 }
 
 export function register(program: Command): void {
@@ -42,12 +47,26 @@ export function register(program: Command): void {
     .option('--seed <n>', 'simulator seed', '1')
     .option('--port <n>', 'UDP port of the collector on 127.0.0.1', '2055')
     .option('--version <n>', 'export protocol between exporter and collector: 9, 10 or 5', '9')
-    .option('--interval <s>', 'seconds between summaries', '10')
+    .option('--interval <s>', 'seconds between heartbeat lines', '10')
     .option('--duration <s>', 'stop by itself after this many seconds')
+    .option(
+      '--dashboard <host:port>',
+      'where the dashboard listens (port 0: any free port)',
+      '127.0.0.1:8080',
+    )
+    .option('--no-dashboard', 'run without the dashboard (the heartbeat only)')
+    .addHelpText(
+      'after',
+      `
+The first lines printed are the dashboard's URL, an admin token and a tenant token
+(both made for this run, revoked when it ends) and a link that signs you in as the admin:
+open it in a browser. The token leaves the address bar as soon as the page has it.
+Then one heartbeat line every --interval seconds: flows stored, rate and tenants seen.`,
+    )
     .action(async (opts: DemoOptions, cmd: Command) => {
       const config = configFor(cmd);
       const log = createLogger(config.logLevel, 'demo');
-      await runDemo(opts, config.clickhouse, log, cmd);
+      await runDemo(opts, config, log, cmd);
     });
 }
 
@@ -60,10 +79,11 @@ function num(v: string, name: string, min: number): number {
 
 async function runDemo(
   opts: DemoOptions,
-  chConfig: Parameters<typeof connectClickHouse>[0],
+  config: ReturnType<typeof configFor>,
   log: Logger,
   cmd: Command,
 ): Promise<void> {
+  const chConfig = config.clickhouse;
   const rate = num(opts.rate, 'rate', 1);
   const tenants = num(opts.tenants, 'tenants', 1);
   const seed = num(opts.seed, 'seed', 0);
@@ -71,9 +91,18 @@ async function runDemo(
   const interval = num(opts.interval, 'interval', 1);
   const duration = opts.duration !== undefined ? num(opts.duration, 'duration', 1) : 0;
   if (!['5', '9', '10'].includes(opts.version)) throw new UserError('demo --version: expected 5, 9 or 10');
+  if (opts.dashboard !== false) {
+    try {
+      parseListen(opts.dashboard);
+    } catch (err) {
+      throw new UserError(`demo --dashboard: ${(err as Error).message.replace(/^dashboard\.listen: /, '')}`);
+    }
+  }
 
   const ch = await connectClickHouse(chConfig, { log: (m) => log.info(m) });
   const children: ChildProcess[] = [];
+  let dashboard: Dashboard | null = null;
+  const demoTokens: string[] = [];
   let stopping = false;
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -92,6 +121,42 @@ async function runDemo(
     log.info(
       `simulated cloud: ${cloud.tenants.length} tenants (${cloud.tenants.map((t) => t.name).join(', ')}), inventory in ${inventory}`,
     );
+
+    if (opts.dashboard !== false) {
+      try {
+        dashboard = await createDashboard(
+          {
+            dashboard: { ...config.dashboard, listen: opts.dashboard },
+            clickhouse: { ...chConfig, url: ch.url, database: ch.database },
+          },
+          { log: log.child({ name: 'dashboard' }, { level: 'warn' }) },
+        );
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
+          throw new UserError(
+            `demo: the dashboard cannot listen on ${opts.dashboard}: ${code}`,
+            'pick another with --dashboard HOST:PORT (port 0 for any free one), or --no-dashboard',
+          );
+        throw err;
+      }
+      const store = createTokenStore(ch);
+      const admin = await store.create({ role: 'admin', name: 'demo admin' });
+      const tenant = cloud.tenants[0].name;
+      const user = await store.create({ role: 'tenant', tenant, name: `demo ${tenant}` });
+      demoTokens.push(admin.info.id, user.info.id);
+      const url = dashboard.url.replace(/\/$/, '');
+      const view = encodeURIComponent('/overview?from=now-15m&refresh=10');
+      process.stdout.write(
+        [
+          `dashboard     ${url}`,
+          `admin token   ${admin.token}`,
+          `tenant token  ${user.token}   (tenant ${tenant})`,
+          `sign in       ${url}/#login=${admin.token}&view=${view}`,
+          '',
+        ].join('\n'),
+      );
+    }
 
     const root = cmd.parent?.opts<{ config?: string }>() ?? {};
     const env = {
@@ -137,7 +202,7 @@ async function runDemo(
     ]);
     log.info(
       `exporter sending ${rate} simulated flows/s as ${opts.version === '10' ? 'IPFIX' : `NetFlow v${opts.version}`}; ` +
-        `a summary every ${interval} s${duration ? `, stopping after ${duration} s` : '; Ctrl-C to stop'}`,
+        `a heartbeat every ${interval} s${duration ? `, stopping after ${duration} s` : '; Ctrl-C to stop'}`,
     );
 
     started = Date.now();
@@ -145,7 +210,9 @@ async function runDemo(
       const left = duration ? started + duration * 1000 - Date.now() : Number.POSITIVE_INFINITY;
       await sleep(Math.max(0, Math.min(interval * 1000, left)), stop.signal);
       if (stop.signal.aborted) break;
-      await printSummary(ch, started).catch((err: Error) => log.warn(`summary query failed: ${err.message}`));
+      await printHeartbeat(ch, started).catch((err: Error) =>
+        log.warn(`heartbeat query failed: ${err.message}`),
+      );
       if (duration && Date.now() - started >= duration * 1000) break;
     }
   } finally {
@@ -154,7 +221,13 @@ async function runDemo(
     process.removeListener('SIGTERM', onSignal);
     // exporter first (it flushes to the collector), then the collector (it flushes to ClickHouse)
     for (const child of [...children].reverse()) await terminate(child);
-    if (children.length) await printSummary(ch, started, true).catch(() => {});
+    if (children.length) await printSummary(ch, started).catch(() => {});
+    if (dashboard) await dashboard.stop().catch((err: Error) => log.warn(`dashboard stop: ${err.message}`));
+    // this run's tokens stop working with it
+    if (demoTokens.length) {
+      const store = createTokenStore(ch);
+      for (const id of demoTokens) await store.revoke(id).catch(() => false);
+    }
     await ch.close();
   }
 }
@@ -200,8 +273,30 @@ function human(n: number, unit: string): string {
   return `${n.toFixed(n < 10 && i > 0 ? 1 : 0)} ${units[i]}${unit}`;
 }
 
+/** One line: flows stored since the start, their rate over the last interval, tenants and networks seen. */
+let last = { at: 0, flows: 0 };
+async function printHeartbeat(ch: ClickHouse, sinceMs: number): Promise<void> {
+  const since = Math.floor(sinceMs / 1000);
+  const [r] = await ch.query<{ flows: string; b: string; tenants: string; vnis: string; unassigned: string }>(
+    `SELECT toString(count()) AS flows, toString(sum(bytes * if(sampling_rate = 0, 1, sampling_rate))) AS b,
+            toString(uniqExact(tenant)) AS tenants, toString(uniqExact(vni)) AS vnis, toString(countIf(tenant = '')) AS unassigned
+     FROM ${ch.database}.flows WHERE time_received >= toDateTime(${since})`,
+  );
+  const now = Date.now();
+  const flows = Number(r?.flows ?? 0);
+  const perSecond = last.at
+    ? ((flows - last.flows) * 1000) / (now - last.at)
+    : flows / Math.max(1, (now - sinceMs) / 1000);
+  last = { at: now, flows };
+  const time = new Date(now).toISOString().slice(11, 19);
+  process.stdout.write(
+    `${time}  ${flows.toLocaleString('en-US')} flows stored (${Math.round(perSecond)}/s), ${human(Number(r?.b ?? 0), 'B')}, ` +
+      `${r?.tenants ?? 0} tenants, ${r?.vnis ?? 0} overlay networks${Number(r?.unassigned) ? `, ${r?.unassigned} unassigned` : ''}\n`,
+  );
+}
+
 /** Per tenant: flows, scaled bytes and packets, networks (VNIs), east-west share, since `sinceMs`. */
-async function printSummary(ch: ClickHouse, sinceMs: number, final = false): Promise<void> {
+async function printSummary(ch: ClickHouse, sinceMs: number): Promise<void> {
   const since = Math.floor(sinceMs / 1000);
   const rows = await ch.query<{
     tenant: string;
@@ -217,7 +312,7 @@ async function printSummary(ch: ClickHouse, sinceMs: number, final = false): Pro
      FROM ${ch.database}.flows WHERE time_received >= toDateTime(${since}) GROUP BY tenant ORDER BY tenant = '', sum(bytes) DESC`,
   );
   const seconds = Math.round((Date.now() - sinceMs) / 1000);
-  const title = final ? `totals of this run (${seconds} s)` : `traffic since the demo started (${seconds} s)`;
+  const title = `totals of this run (${seconds} s)`;
   process.stdout.write(`\n${title}, from ClickHouse ${ch.database}.flows:\n`);
   if (rows.length === 0) {
     process.stdout.write('  (no flows stored yet)\n');

@@ -5,6 +5,7 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
+import { type Browser, chromium } from 'playwright-core';
 import { createTokenStore } from '../../dashboard/src/auth/tokens.ts';
 import { DashboardConfig } from '../../dashboard/src/config.ts';
 import { buildDashboardApp } from '../../dashboard/src/server.ts';
@@ -98,4 +99,22 @@ export async function startUiDashboard(
   if (res.statusCode !== 200) throw new Error(`PUT /api/v1/inventory: ${res.statusCode} ${res.body}`);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return { url: address, app, tokens, close: () => app.close() };
+}
+
+/**
+ * Debian's Chromium under playwright-core (browser downloads fail here), headless, with the
+ * flags DESIGN.md lists; playwright gives every launch a fresh temporary profile directory
+ * (its own --user-data-dir) and removes it on close.
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 }

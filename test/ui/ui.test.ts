@@ -7,15 +7,14 @@
  * errors. Every page is saved to test/ui/screenshots/.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rate, volume } from '../../dashboard/ui/src/format.ts';
 import { expected, T0, T1 } from '../dashboard/fixture.ts';
 import { useTestClickHouse } from '../helpers/clickhouse.ts';
-import { startUiDashboard, type UiDashboard } from './harness.ts';
+import { launchChromium, startUiDashboard, type UiDashboard } from './harness.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const shots = join(import.meta.dirname, 'screenshots');
@@ -24,51 +23,18 @@ const RANGE = `from=${new Date(T0 * 1000).toISOString().replace('.000', '')}&to=
 const db = useTestClickHouse();
 let ui: UiDashboard;
 let browser: Browser;
-let profile: string;
-
-export async function launchChromium(): Promise<{ browser: Browser; profile: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'vxflow-chromium-'));
-  const b = await chromium.launchPersistentContext(dir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  const br = b.browser();
-  if (br) return { browser: br, profile: dir };
-  // a persistent context has no Browser object in some versions: fall back to a plain launch
-  await b.close();
-  const plain = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${dir}`,
-    ],
-  });
-  return { browser: plain, profile: dir };
-}
 
 beforeAll(async () => {
   // npm test builds the UI first; this makes `npx vitest run test/ui` work alone too (fast when built)
   execFileSync(process.execPath, [join(root, 'bin/build.js'), '--quiet'], { cwd: root, stdio: 'inherit' });
   mkdirSync(shots, { recursive: true });
   ui = await startUiDashboard(db());
-  ({ browser, profile } = await launchChromium());
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
   await ui?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 interface Session {

@@ -459,8 +459,12 @@ window.addEventListener('hashchange', () => {
 async function boot(): Promise<void> {
   // the demo's link: #login=TOKEN. The token leaves the address bar (and history) before anything else.
   if (location.hash.startsWith('#login=')) {
-    const token = decodeURIComponent(location.hash.slice('#login='.length));
+    // #login=TOKEN, optionally &view=/page?params (URL-encoded): where to go once signed in
+    const link = new URLSearchParams(location.hash.slice(1));
+    const token = link.get('login') ?? '';
+    const view = link.get('view');
     history.replaceState(null, '', `${location.pathname}#/`);
+    if (view?.startsWith('/')) sessionStorage.setItem('vxflow.after-login', `#${view}`);
     try {
       await logIn(token);
     } catch (err) {
