@@ -2,7 +2,9 @@
  * Compiles one data template into a specialised function that decodes a whole data set
  * straight into a reused FlowRecord, the way protobufjs and ajv generate code: offsets and
  * lengths become constants, each element's normalisation is chosen once, and the hot loop
- * does no lookups and allocates nothing but the strings it must produce.
+ * does no lookups and allocates nothing but the strings it must produce. Which elements
+ * fill which column, and how (first present, address, counter, time, …), is the schema's
+ * `wire` of each column (schema/columns.ts); this file only turns those strategies into code.
  *
  * Safety: only numbers from a validated template (offsets, lengths, column choices) are
  * written into the generated source. Names of extra fields travel in an array argument,
@@ -345,7 +347,6 @@ export function generateSource(
     const cases = w.map.map(([from, to]) => `t===${from}?${to}:`).join('');
     return `((t)=>${cases}t)(${numOf(w.elements)})`;
   };
-  const init = (key: number) => byRole.get(key);
   const time = (w: Extract<ColumnWire, { from: 'time' }>): string => {
     const pick = (key: number): Placed | undefined => (byRole.has(key) ? use(key) : undefined);
     const fms = pick(w.ms);
@@ -359,7 +360,7 @@ export function generateSource(
     const fu = pick(w.uptime);
     if (fu) {
       if (version === 10) {
-        const fi = init(w.init);
+        const fi = byRole.get(w.init); // read, not consumed: it stays under extra too
         const base = fi ? `(Number(${uintExpr(fi)})||h.st.initMs)` : 'h.st.initMs';
         // Without systemInitTimeMilliseconds the export time is the best estimate of the
         // end; the start keeps the flow's duration from the two uptime values.
@@ -418,7 +419,9 @@ export function generateSource(
   } else assigns.push('rec.extra=undefined;');
 
   // ICMP carried in the ports (v5 style type<<8|code in dst port, or fprobe's type/code in
-  // src/dst port): moved to icmp_type/code; ICMP records always leave with ports 0.
+  // src/dst port): moved to icmp_type/code; ICMP records always leave with ports 0. Only the
+  // generic elements (protocolIdentifier 4, source/destinationTransportPort 7/11) carry it:
+  // the TCP- and UDP-specific ports (180–183) never hold ICMP.
   const hasPorts = byRole.has(7) || byRole.has(11);
   if (byRole.has(4) && hasPorts) {
     assigns.push(
