@@ -608,6 +608,9 @@ const ORDINARY = [
   'bitmapCardinality',
 ];
 
+/** Every base name a tenant may call (combinators and OrZero/OrNull forms come on top). */
+export const TENANT_FUNCTION_NAMES: readonly string[] = [...AGGREGATES, ...ORDINARY];
+
 const COMBINATORS = [
   'If',
   'Array',
