@@ -168,6 +168,17 @@ describe('runSql', () => {
     expect(calls[3]).toEqual(calls[2]);
   });
 
+  it('a refused setting the client added itself is not dropped from ours: the error stands', async () => {
+    const { client, calls } = fakeClient([
+      () =>
+        new Error(
+          'Code: 164, e.displayText() = DB::Exception: Cannot override setting (enable_http_compression) in readonly mode, e.what() = DB::Exception',
+        ),
+    ]);
+    const err = await runSql(client, 'SELECT 1', LIMITS).catch((e) => e);
+    expect([err.status, calls.length]).toEqual([403, 1]);
+  });
+
   it('an error after the data started (unbuffered answer) is still mapped', async () => {
     const { client } = fakeClient([
       () =>

@@ -80,13 +80,15 @@ export async function runSql(
       return await attempt(client, guardedSql, limits, settings, opts.queryId ?? newQueryId(), opts.signal);
     } catch (err) {
       const name = err instanceof SqlExecutionError ? refusedSetting(err) : undefined;
-      if (name === undefined || tries >= Object.keys(all).length) throw err;
+      // not a refused setting, or one the client added (enable_http_compression…): not ours to drop
+      if (name === undefined || (name !== '' && !(name in settings)) || tries >= Object.keys(all).length)
+        throw err;
       // the user may not change this setting: its profile's value applies from now on
       if (!refused) {
         refused = new Set();
         refusedSettings.set(client, refused);
       }
-      if (name in settings) refused.add(name);
+      if (name !== '') refused.add(name);
       else for (const k of Object.keys(settings)) refused.add(k);
     }
   }
