@@ -179,6 +179,12 @@ describe('runSql', () => {
     expect([err.status, calls.length]).toEqual([403, 1]);
   });
 
+  it("the HTTP client's own timeout is the time limit: 408", async () => {
+    const { client } = fakeClient([() => new Error('Timeout error.')]);
+    const err = await runSql(client, 'SELECT 1', LIMITS).catch((e) => e);
+    expect([err.status, err.limit]).toEqual([408, 'max_execution_time']);
+  });
+
   it('an error after the data started (unbuffered answer) is still mapped', async () => {
     const { client } = fakeClient([
       () =>

@@ -51,7 +51,7 @@ export interface RunOptions {
 const refusedSettings = new WeakMap<ClickHouseClient, Set<string>>();
 
 /** Seconds the client waits beyond max_execution_time before it gives up and kills the query. */
-const GRACE_SECONDS = 5;
+const GRACE_SECONDS = 3;
 
 /** The settings sent with every query. */
 export function querySettings(limits: SqlLimits): Record<string, string | number> {
@@ -170,9 +170,11 @@ async function attempt(
     body = Buffer.concat(chunks).toString('utf8');
   } catch (err) {
     if (err instanceof SqlExecutionError) throw err;
-    if (abort.signal.aborted) {
+    // the HTTP client's own request_timeout ("Timeout error.") is the time limit too
+    const clientTimeout = err instanceof Error && err.message === 'Timeout error.';
+    if (abort.signal.aborted || clientTimeout) {
       void killQuery(client, queryId);
-      if (timedOut) {
+      if (timedOut || clientTimeout) {
         throw new SqlExecutionError(
           408,
           `max_execution_time (${limits.maxExecutionTime} s) exceeded`,
