@@ -188,6 +188,11 @@ describe('guardSql for a tenant: escape attempts', () => {
     expectSafe(sql, "x' OR 1=1 --\\");
   });
 
+  it('refuses a scope that names no tenant or an invalid database (a configuration error)', () => {
+    expect(() => guardSql('SELECT 1', { database: 'vxflow', tenant: '' })).toThrow(TypeError);
+    expect(() => guardSql('SELECT 1', { database: 'vx-flow', tenant: 'acme' })).toThrow(/not a valid identifier/);
+  });
+
   it('keeps the meaning of ordinary queries', () => {
     const cases: [string, string][] = [
       [

@@ -254,7 +254,11 @@ class Guard {
  */
 export function guardSql(text: string, scope: SqlScope): string {
   if (typeof text !== 'string') throw new SqlRefused(400, 'the query must be a string');
-  ident(scope.database); // a configuration error, not the user's: SqlBindError
+  // configuration errors, not the user's: SqlBindError, TypeError
+  ident(scope.database);
+  if (scope.tenant !== null && (typeof scope.tenant !== 'string' || scope.tenant === '')) {
+    throw new TypeError('guardSql: scope.tenant must be a tenant name or null (admin)');
+  }
   const q = parseSql(text);
   new Guard(scope).query(q);
   return emitQuery(q);
