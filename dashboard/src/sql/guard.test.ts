@@ -190,7 +190,9 @@ describe('guardSql for a tenant: escape attempts', () => {
 
   it('refuses a scope that names no tenant or an invalid database (a configuration error)', () => {
     expect(() => guardSql('SELECT 1', { database: 'vxflow', tenant: '' })).toThrow(TypeError);
-    expect(() => guardSql('SELECT 1', { database: 'vx-flow', tenant: 'acme' })).toThrow(/not a valid identifier/);
+    expect(() => guardSql('SELECT 1', { database: 'vx-flow', tenant: 'acme' })).toThrow(
+      /not a valid identifier/,
+    );
   });
 
   it('keeps the meaning of ordinary queries', () => {
