@@ -272,9 +272,10 @@ export const ESCAPE_ATTEMPTS: EscapeAttempt[] = [
   { q: "SELECT arrayMap(tenant -> tenant, ['x']) FROM flows", expect: 403, what: 'lambda parameter tenant' },
   {
     q: 'WITH 1 AS vxflow SELECT count() FROM flows',
-    expect: 'ok',
+    expect: 403,
     what: 'WITH alias named like the database',
   },
+  { q: 'SELECT count() FROM flows AS vxflow', expect: 403, what: 'table alias named like the database' },
   // table functions, every one, in FROM
   ...TABLE_FUNCTIONS.map(([f, args, status]) => ({
     q: `SELECT * FROM ${f}(${args})`,

@@ -93,10 +93,18 @@ class Guard {
     for (const b of s.limitBy?.by ?? []) this.expr(b, false);
   }
 
+  /**
+   * A tenant's aliases may not be named `tenant` (releases that push WITH into subqueries
+   * would let it stand for the column inside the wrapper) nor like the database (which the
+   * wrapper names).
+   */
   private alias(name: string | undefined): void {
     if (name === undefined || this.tenant === null) return;
-    if (name.toLowerCase() === 'tenant')
-      throw new SqlRefused(403, 'the alias tenant is not allowed (it is a column name)');
+    const l = name.toLowerCase();
+    if (l === 'tenant') throw new SqlRefused(403, 'the alias tenant is not allowed (it is a column name)');
+    if (l === this.scope.database.toLowerCase()) {
+      throw new SqlRefused(403, `the alias ${name} is not allowed (it is the database's name)`);
+    }
   }
 
   private source(t: TableExpr): TableExpr {
