@@ -8,14 +8,16 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createTokenStore } from '../../dashboard/src/auth/tokens.ts';
+import { checkInventoryYaml } from '../../dashboard/src/inventory/validate.ts';
 import { createDashboard, type Dashboard, parseListen } from '../../dashboard/src/server.ts';
 import { buildCloud } from '../../exporter/src/sources/sim/model.ts';
 import { writeInventory } from '../../exporter/src/sources/sim/inventory.ts';
 import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
+import { latestInventory, saveInventory } from '../../storage/src/inventory-store.ts';
 import { migrate } from '../../storage/src/migrations.ts';
 import { configFor } from '../context.ts';
 import { UserError } from '../errors.ts';
@@ -140,6 +142,12 @@ async function runDemo(
           );
         throw err;
       }
+      // the dashboard shows the simulated cloud's networks, subnets and VMs by name
+      const checked = checkInventoryYaml(readFileSync(inventory, 'utf8'));
+      if (checked.ok) {
+        const doc = JSON.stringify(checked.value);
+        if ((await latestInventory(ch))?.document !== doc) await saveInventory(ch, doc, 'vxflow demo');
+      } else log.warn(`the simulated inventory was not saved for the dashboard: ${checked.reason}`);
       const store = createTokenStore(ch);
       const admin = await store.create({ role: 'admin', name: 'demo admin' });
       const tenant = cloud.tenants[0].name;

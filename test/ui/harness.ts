@@ -118,3 +118,24 @@ export function launchChromium(): Promise<Browser> {
     ],
   });
 }
+
+// Code that runs in the page (the Node program has no DOM types: these are strings)
+
+/** true once the page has rendered and no card is loading */
+export const SETTLED =
+  "document.querySelector('main.page[data-rendered]') !== null && document.querySelectorAll('.card[aria-busy=\"true\"], .state.loading').length === 0";
+
+/** { total, drawn }: the canvases on the page, and how many have ink on more than 1 % of their pixels */
+export const CANVAS_INK = `(() => {
+  const list = [...document.querySelectorAll('canvas')];
+  let drawn = 0;
+  for (const c of list) {
+    const ctx = c.getContext('2d');
+    if (!ctx || c.width === 0 || c.height === 0) continue;
+    const data = ctx.getImageData(0, 0, c.width, c.height).data;
+    let ink = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
+    if (ink > (c.width * c.height) / 100) drawn++;
+  }
+  return { total: list.length, drawn };
+})()`;

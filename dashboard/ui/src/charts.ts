@@ -114,7 +114,8 @@ export function timeChart(opts: TimeSeriesChart): { el: HTMLElement; chart: Char
       stack: 'previous',
     });
   }
-  const labels = opts.t.map((t) => timeLabel(t, opts.span));
+  const step = opts.t.length > 1 ? (Date.parse(opts.t[1]) - Date.parse(opts.t[0])) / 1000 : 60;
+  const labels = opts.t.map((t) => timeLabel(t, opts.span, step));
   const fmt = opts.format ?? ((v: number) => rate(v, opts.unit));
   const chart = new Chart(canvas, {
     type: 'line',
@@ -208,7 +209,8 @@ export function shareBar(share: number, color = 'var(--accent)'): HTMLElement {
 /** Heat colour for a cell: log-scaled share of the largest cell. */
 export function heat(v: number, max: number): string {
   if (v <= 0 || max <= 0) return 'transparent';
-  const x = Math.log1p(v) / Math.log1p(max);
-  const a = 0.1 + 0.85 * x;
+  // square root: small conversations stay visible, large ones stand out
+  const x = Math.sqrt(v / max);
+  const a = 0.08 + 0.9 * x;
   return `rgba(47, 111, 222, ${a.toFixed(3)})`;
 }

@@ -62,9 +62,9 @@ export function integer(v: number): string {
 const pad = (n: number) => String(n).padStart(2, '0');
 
 /** a time axis label: 14:05, or 11-30 14:05 when the range spans days */
-export function timeLabel(iso: string, spanSeconds: number): string {
+export function timeLabel(iso: string, spanSeconds: number, stepSeconds = 60): string {
   const d = new Date(iso);
-  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}${stepSeconds < 60 ? `:${pad(d.getSeconds())}` : ''}`;
   if (spanSeconds <= 86_400) return hm;
   const md = `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
   return spanSeconds > 7 * 86_400 ? md : `${md} ${hm}`;

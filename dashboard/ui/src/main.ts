@@ -12,7 +12,6 @@ import { exportersPage } from './pages/exporters.ts';
 import { flowsPage } from './pages/flows.ts';
 import { inventoryPage } from './pages/inventory.ts';
 import { overviewPage } from './pages/overview.ts';
-import { sqlPage } from './pages/sql.ts';
 import { tenantPage } from './pages/tenant.ts';
 import {
   DEFAULTS,
@@ -35,7 +34,14 @@ const PAGES: Record<string, Page> = {
   tenant: tenantPage,
   explore: explorePage,
   flows: flowsPage,
-  sql: sqlPage,
+  // the SQL console brings CodeMirror: loaded when the page is opened, not with the overview
+  sql: {
+    title: 'SQL',
+    async render(root, ctx) {
+      const { sqlPage } = await import('./pages/sql.ts');
+      return sqlPage.render(root, ctx);
+    },
+  },
   exporters: exportersPage,
   inventory: inventoryPage,
 };

@@ -20,6 +20,7 @@ import { link } from '../state.ts';
 import {
   card,
   empty,
+  filterValue,
   grid,
   kpis,
   numCell,
@@ -196,7 +197,7 @@ function heatmap(r: MatrixResponse): Child {
       h('span', null, '0'),
       h('div', { class: 'ramp' }),
       h('span', null, rate(Math.max(...r.cells.map((c) => c.rate)), r.unit)),
-      h('span', null, '· log scale, hover a cell for its rate'),
+      h('span', null, '· hover a cell for its rate'),
     ),
   ];
 }
@@ -260,9 +261,10 @@ export const tenantPage: Page = {
           ),
         0,
       );
-      const endpoints =
-        inv?.networks.reduce((a, n) => a + n.subnets.reduce((b, sn) => b + (sn.ports?.length ?? 0), 0), 0) ??
-        0;
+      // VMs by name (a VM with an IPv4 and an IPv6 port is one endpoint)
+      const endpoints = new Set(
+        inv?.networks.flatMap((n) => n.subnets.flatMap((sn) => (sn.ports ?? []).map((p) => p.name))) ?? [],
+      ).size;
       return kpis([
         { id: 'rate', label: 'Average traffic', value: rate(avg, ctx.unit), raw: avg },
         { id: 'peak', label: 'Peak', value: rate(peak, ctx.unit), raw: peak, sub: `${s.interval} s buckets` },
@@ -291,7 +293,7 @@ export const tenantPage: Page = {
           label: 'Endpoints',
           value: integer(endpoints),
           raw: endpoints,
-          sub: 'VM ports in the inventory',
+          sub: 'VMs in the inventory',
         },
       ]);
     });
@@ -335,7 +337,7 @@ export const tenantPage: Page = {
       {
         title: 'Who talks to whom',
         subtitle: 'the top conversations inside this scope',
-        span: 'two-thirds',
+        span: 'full',
         id: 'matrix',
         actions: segmented(
           'matrix by',
@@ -368,7 +370,7 @@ export const tenantPage: Page = {
       {
         title: 'Tunnel endpoints (VTEPs)',
         subtitle: 'outer addresses this traffic crosses',
-        span: 'third',
+        span: 'half',
         id: 'vteps',
       },
       async () =>
@@ -432,7 +434,7 @@ export const tenantPage: Page = {
       {
         title: 'Endpoints',
         subtitle: 'VM ports by name, with what they send and receive',
-        span: 'half',
+        span: 'full',
         id: 'endpoints',
       },
       async () => {
@@ -441,42 +443,59 @@ export const tenantPage: Page = {
           top(ctx, ['src_endpoint'], { limit: 1000 }),
           top(ctx, ['dst_endpoint'], { limit: 1000 }),
         ]);
-        const ports =
-          inv?.networks.flatMap((n) =>
-            n.subnets.flatMap((s) =>
-              (s.ports ?? []).map((p) => ({ ...p, subnet: s.name ?? s.cidr, network: n.name })),
-            ),
-          ) ?? [];
-        if (ports.length === 0) return empty('No endpoints in the inventory');
+        // one row per VM: its ports (an IPv4 and an IPv6 address, say) share the name
+        const byName = new Map<string, { name: string; ips: string[]; subnets: string[]; network: string }>();
+        for (const n of inv?.networks ?? [])
+          for (const sn of n.subnets)
+            for (const p of sn.ports ?? []) {
+              const e = byName.get(p.name) ?? { name: p.name, ips: [], subnets: [], network: n.name };
+              e.ips.push(p.ip);
+              const label = sn.name ?? sn.cidr;
+              if (!e.subnets.includes(label)) e.subnets.push(label);
+              byName.set(p.name, e);
+            }
+        const vms = [...byName.values()];
+        if (vms.length === 0) return empty('No endpoints in the inventory');
         const tx = new Map(sent.rows.map((r) => [r.key[0], r.rate]));
         const rx = new Map(recv.rows.map((r) => [r.key[0], r.rate]));
-        ports.sort(
-          (a, b) =>
-            (tx.get(b.name) ?? 0) + (rx.get(b.name) ?? 0) - (tx.get(a.name) ?? 0) - (rx.get(a.name) ?? 0) ||
-            a.name.localeCompare(b.name),
-        );
-        return table(
-          [
-            { label: 'Endpoint' },
-            { label: 'Address' },
-            { label: 'Subnet' },
-            { label: 'Sends', num: true },
-            { label: 'Receives', num: true },
-          ],
-          ports.slice(0, 200).map((p) => [
+        const load = (n: string) => (tx.get(n) ?? 0) + (rx.get(n) ?? 0);
+        vms.sort((a, b) => load(b.name) - load(a.name) || a.name.localeCompare(b.name));
+        const rows = (list: typeof vms) =>
+          list.map((p) => [
             h(
               'a',
-              {
-                href: link('flows', '', ctx.route, { filter: `endpoint '${p.name.replace(/'/g, "\\'")}'` }),
-              },
+              { href: link('flows', '', ctx.route, { filter: `endpoint ${filterValue(p.name)}` }) },
               p.name,
             ),
-            h('span', { class: 'mono' }, p.ip),
-            p.subnet,
+            h('span', { class: 'mono' }, p.ips.join(', ')),
+            p.network,
+            p.subnets.join(', '),
             numCell(tx.get(p.name) ?? 0, rate(tx.get(p.name) ?? 0, sent.unit)),
             numCell(rx.get(p.name) ?? 0, rate(rx.get(p.name) ?? 0, recv.unit)),
-          ]),
-        );
+          ]);
+        const cols = [
+          { label: 'Endpoint' },
+          { label: 'Addresses' },
+          { label: 'Network' },
+          { label: 'Subnet' },
+          { label: 'Sends', num: true },
+          { label: 'Receives', num: true },
+        ];
+        const SHOWN = 15;
+        const wrap = h('div', null, table(cols, rows(vms.slice(0, SHOWN))));
+        if (vms.length > SHOWN)
+          wrap.append(
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn ghost',
+                onclick: () => wrap.replaceChildren(table(cols, rows(vms))),
+              },
+              `Show all ${vms.length} endpoints`,
+            ),
+          );
+        return wrap;
       },
     );
 
