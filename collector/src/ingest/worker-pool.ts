@@ -7,8 +7,8 @@
  * Overflow policy: each worker has a bound on datagrams queued for it; beyond it, new
  * datagrams are dropped and reported through onDrop (dropped_total{stage="decode"}), so a
  * slow worker can never make the receive path wait or grow memory. Once a worker's queue
- * is half full, an exporter holding half of what is queued there or more gets no more
- * room (dropped_total{stage="decode-fair"}): one exporter flooding its worker (template
+ * is half full, an exporter holding half of what is queued there or more, beside others,
+ * gets no more room (dropped_total{stage="decode-fair"}): one exporter flooding its worker (template
  * churn costs far more per datagram than flows) then cannot crowd out the others routed
  * to the same worker.
  */
@@ -191,7 +191,8 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
         return;
       }
       const mine = byExporter[w].get(exporter) ?? 0;
-      if (inFlight[w] * 2 >= opts.queueLimit && mine * 2 >= inFlight[w]) {
+      // (an exporter alone on its worker keeps the whole queue: nobody is crowded out)
+      if (inFlight[w] * 2 >= opts.queueLimit && mine * 2 >= inFlight[w] && mine < inFlight[w]) {
         opts.onDrop(1, 'decode-fair');
         return;
       }
