@@ -51,6 +51,71 @@ export const DashboardConfig = Type.Object(
       default: false,
       description: 'mark the session cookie Secure (set when the dashboard is served over HTTPS)',
     }),
+    alerts: Type.Object(
+      {
+        evaluate: Type.Boolean({
+          default: true,
+          description:
+            'run the alert evaluator and webhook delivery in this process (one dashboard at a time does, by lease)',
+        }),
+        tickMs: Type.Integer({
+          minimum: 100,
+          maximum: 60_000,
+          default: 1000,
+          description: 'how often the evaluator looks for rules that are due',
+        }),
+        lagSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 600,
+          default: 10,
+          description: 'seconds after which a second of flows is taken as fully stored (insert delay)',
+        }),
+        minIntervalSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          default: 10,
+          description: 'the shortest evaluation interval a rule may ask for',
+        }),
+        leaseSeconds: Type.Integer({
+          minimum: 2,
+          maximum: 600,
+          default: 15,
+          description:
+            'how long the evaluator lease lasts without renewal (a crashed holder is replaced after this)',
+        }),
+        instanceId: Type.String({
+          default: '',
+          maxLength: 128,
+          description: "this dashboard's name in the lease and delivery log (default: host:pid:random)",
+        }),
+        maxKeysPerRule: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 100,
+          description: 'group keys watched per rule and evaluation (the largest values first)',
+        }),
+        allowPrivateTargets: Type.Boolean({
+          default: false,
+          description:
+            'allow webhook targets on loopback, link-local, private and cloud-metadata addresses (refused by default: SSRF)',
+        }),
+        delivery: Type.Object(
+          {
+            timeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5000 }),
+            maxAttempts: Type.Integer({ minimum: 1, maximum: 50, default: 8 }),
+            backoffBaseMs: Type.Integer({
+              minimum: 10,
+              maximum: 600_000,
+              default: 2000,
+              description: 'first retry delay; doubled each attempt, with ±50 % jitter',
+            }),
+            backoffMaxMs: Type.Integer({ minimum: 10, maximum: 86_400_000, default: 600_000 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );

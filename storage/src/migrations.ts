@@ -24,6 +24,14 @@ import {
   createTokensTable,
   createTokenUsageTable,
 } from './app-tables.ts';
+import {
+  createAlertDeliveriesTable,
+  createAlertDeliveryAttemptsTable,
+  createAlertEventsTable,
+  createAlertLeaseTable,
+  createAlertRulesTable,
+  createAlertStateTable,
+} from './alert-tables.ts';
 import { STORAGE_COLUMNS } from './rowbinary.ts';
 import { ident, sql } from './sql.ts';
 
@@ -74,6 +82,18 @@ export const MIGRATIONS: readonly Migration[] = [
       createSessionsTable(db),
       createAuditTable(db),
       createInventoryTable(db),
+    ],
+  },
+  {
+    version: 4,
+    name: 'alerts: rules, state, events, deliveries, delivery attempts, evaluator lease',
+    statements: (db) => [
+      createAlertRulesTable(db),
+      createAlertStateTable(db),
+      createAlertEventsTable(db),
+      createAlertDeliveriesTable(db),
+      createAlertDeliveryAttemptsTable(db),
+      createAlertLeaseTable(db),
     ],
   },
 ];
