@@ -23,7 +23,7 @@ import { buildDashboardApp } from '../dashboard/src/server.ts';
 import { connectClickHouse } from '../storage/src/clickhouse.ts';
 import { ClickHouseConfig } from '../storage/src/config.ts';
 import { freePort, startEmbedded } from '../storage/src/server.ts';
-import { launchChromium, SETTLED } from '../test/ui/harness.ts';
+import { launchChromium, settled } from '../test/ui/harness.ts';
 import { type BenchContext, median } from './lib.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -78,7 +78,7 @@ async function timeOverview(
         undefined,
         { timeout: 60_000 },
       );
-      await page.waitForFunction(SETTLED, undefined, { timeout: 60_000 });
+      await page.waitForFunction(settled, undefined, { timeout: 60_000 });
       const t = await page.evaluate(() => ({
         chart: performance.getEntriesByName('vxflow:first-chart')[0].startTime,
         all: performance.now(),

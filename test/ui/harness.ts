@@ -119,15 +119,45 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-// Code that runs in the page (the Node program has no DOM types: these are strings)
+// Code that runs in the page. The Node program has no DOM types, so the few browser globals
+// the checks use are typed here; the functions are sent to the page as their source text
+// (functions, not strings: the UI's Content-Security-Policy forbids evaluating strings).
+
+export interface PageElement {
+  tagName: string;
+  textContent: string | null;
+}
+interface PageCanvas {
+  width: number;
+  height: number;
+  getContext(
+    kind: '2d',
+  ): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+}
+export interface PageGlobals {
+  document: {
+    querySelector(selector: string): PageElement | null;
+    querySelectorAll(selector: string): ArrayLike<PageElement>;
+    activeElement: PageElement | null;
+    documentElement: { scrollWidth: number };
+  };
+  location: { hash: string; href: string };
+  innerWidth: number;
+}
 
 /** true once the page has rendered and no card is loading */
-export const SETTLED =
-  "document.querySelector('main.page[data-rendered]') !== null && document.querySelectorAll('.card[aria-busy=\"true\"], .state.loading').length === 0";
+export function settled(): boolean {
+  const { document } = globalThis as unknown as PageGlobals;
+  return (
+    document.querySelector('main.page[data-rendered]') !== null &&
+    document.querySelectorAll('.card[aria-busy="true"], .state.loading').length === 0
+  );
+}
 
-/** { total, drawn }: the canvases on the page, and how many have ink on more than 1 % of their pixels */
-export const CANVAS_INK = `(() => {
-  const list = [...document.querySelectorAll('canvas')];
+/** the canvases on the page, and how many have ink on more than 1 % of their pixels */
+export function canvasInk(): { total: number; drawn: number } {
+  const { document } = globalThis as unknown as PageGlobals;
+  const list = Array.from(document.querySelectorAll('canvas')) as unknown as PageCanvas[];
   let drawn = 0;
   for (const c of list) {
     const ctx = c.getContext('2d');
@@ -138,4 +168,4 @@ export const CANVAS_INK = `(() => {
     if (ink > (c.width * c.height) / 100) drawn++;
   }
   return { total: list.length, drawn };
-})()`;
+}

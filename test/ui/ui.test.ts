@@ -14,7 +14,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rate, volume } from '../../dashboard/ui/src/format.ts';
 import { expected, T0, T1 } from '../dashboard/fixture.ts';
 import { useTestClickHouse } from '../helpers/clickhouse.ts';
-import { CANVAS_INK, launchChromium, SETTLED, startUiDashboard, type UiDashboard } from './harness.ts';
+import {
+  canvasInk,
+  launchChromium,
+  type PageGlobals,
+  settled,
+  startUiDashboard,
+  type UiDashboard,
+} from './harness.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const shots = join(import.meta.dirname, 'screenshots');
@@ -79,11 +86,11 @@ async function loginWithForm(s: Session, token: string): Promise<void> {
 
 /** Waits until no card is loading and returns how many canvases have ink on them. */
 async function settle(page: Page): Promise<void> {
-  await page.waitForFunction(SETTLED, undefined, { timeout: 20_000 });
+  await page.waitForFunction(settled, undefined, { timeout: 20_000 });
 }
 
 async function canvases(page: Page): Promise<{ total: number; drawn: number }> {
-  return page.evaluate<{ total: number; drawn: number }>(CANVAS_INK);
+  return page.evaluate(canvasInk);
 }
 
 async function visit(s: Session, hash: string, shot: string, opts: { errors?: boolean } = {}): Promise<void> {
@@ -204,7 +211,9 @@ describe('admin', () => {
   it('explore: a click on a series adds it to the filter', async () => {
     await visit(s, '#/explore?dims=network&chart=table', 'admin-explore-table');
     await s.page.locator('#explore tbody tr[data-series="acme-db"]').click();
-    await s.page.waitForFunction("location.hash.includes('filter=')");
+    await s.page.waitForFunction(() =>
+      (globalThis as unknown as PageGlobals).location.hash.includes('filter='),
+    );
     await settle(s.page);
     expect(await s.page.locator('input.filter-input').inputValue()).toBe('network = acme-db');
     expect(
@@ -229,7 +238,9 @@ describe('admin', () => {
     expect(s.page.url()).not.toContain('https');
     await input.fill('proto udp and vni 5002');
     await input.press('Enter');
-    await s.page.waitForFunction("location.hash.includes('filter=')");
+    await s.page.waitForFunction(() =>
+      (globalThis as unknown as PageGlobals).location.hash.includes('filter='),
+    );
     await settle(s.page);
     const n = expected((f) => f.proto === 17 && f.vni === 5002).flows;
     expect(await s.page.locator('#flows tbody tr').count()).toBe(n);
@@ -243,8 +254,10 @@ describe('admin', () => {
     await visit(s, '#/flows?limit=50', 'admin-flows-page1');
     const first = await s.page.locator('#flows tbody tr').first().textContent();
     await s.page.getByRole('button', { name: 'Older' }).click();
-    await s.page.waitForFunction(
-      "document.querySelector('#flows .card-actions')?.textContent?.includes('page 2')",
+    await s.page.waitForFunction(() =>
+      (globalThis as unknown as PageGlobals).document
+        .querySelector('#flows .card-actions')
+        ?.textContent?.includes('page 2'),
     );
     await settle(s.page);
     expect(await s.page.locator('#flows tbody tr').count()).toBe(50);
@@ -335,9 +348,10 @@ describe('admin', () => {
     for (let i = 0; i < 80; i++) {
       await s.page.keyboard.press('Tab');
       reached.push(
-        await s.page.evaluate<string>(
-          "document.activeElement ? document.activeElement.tagName + ':' + (document.activeElement.textContent || '').trim() : ''",
-        ),
+        await s.page.evaluate(() => {
+          const a = (globalThis as unknown as PageGlobals).document.activeElement;
+          return a ? `${a.tagName}:${(a.textContent ?? '').trim()}` : '';
+        }),
       );
     }
     expect(reached).toContain('A:Explore');
@@ -355,9 +369,10 @@ describe('admin', () => {
         ['#/tenant/acme', 'phone-tenant'],
       ]) {
         await visit(phone, hash, name);
-        const { scroll, width } = await phone.page.evaluate<{ scroll: number; width: number }>(
-          '({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })',
-        );
+        const { scroll, width } = await phone.page.evaluate(() => {
+          const g = globalThis as unknown as PageGlobals;
+          return { scroll: g.document.documentElement.scrollWidth, width: g.innerWidth };
+        });
         expect(scroll, name).toBeLessThanOrEqual(width);
       }
       expect(phone.errors).toEqual([]);
@@ -390,7 +405,9 @@ describe('tenant', () => {
     await s.page.goto(`${ui.url}/#login=${ui.tokens.acme}`);
     await s.page.locator('header.top [data-identity]').waitFor();
     expect(s.page.url()).not.toContain(ui.tokens.acme);
-    expect(await s.page.evaluate<string>('location.href')).not.toContain('login=');
+    expect(await s.page.evaluate(() => (globalThis as unknown as PageGlobals).location.href)).not.toContain(
+      'login=',
+    );
     expect(await s.page.locator('header.top [data-identity]').getAttribute('data-identity')).toBe(
       'tenant acme',
     );
@@ -430,7 +447,10 @@ describe('tenant', () => {
     // open every table of the SQL page's list (their columns come from the API)
     for (const d of await s.page.locator('.tables-list details').all()) await d.locator('summary').click();
     await s.page.waitForFunction(
-      "![...document.querySelectorAll('.tables-list li')].some((li) => li.textContent === 'loading…')",
+      () =>
+        !Array.from((globalThis as unknown as PageGlobals).document.querySelectorAll('.tables-list li')).some(
+          (li) => li.textContent === 'loading…',
+        ),
     );
 
     const html = await s.page.content();
