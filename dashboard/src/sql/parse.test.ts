@@ -130,11 +130,12 @@ describe('tokenize: ClickHouse lexical rules', () => {
 
   it('string values survive quoteString and the tokenizer unchanged', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), (s) => {
+      fc.property(fc.string({ unit: 'binary', maxLength: 64 }), (s) => {
         const wellFormed = Buffer.from(s, 'utf8').toString('utf8');
-        expect(tokenize(quoteString(wellFormed))[0]).toMatchObject({ kind: 'string', value: wellFormed });
+        const [t] = tokenize(quoteString(wellFormed));
+        return t.kind === 'string' && t.value === wellFormed;
       }),
-      { numRuns: 2000 },
+      { numRuns: 500 },
     );
   });
 });
