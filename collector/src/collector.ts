@@ -8,7 +8,7 @@
  * and closes. Nothing on the receive path waits on ClickHouse or disk.
  */
 import type { RemoteInfo } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { FLOW_INSERT_COLUMNS, FLOW_SCHEMA_COLUMNS } from '../../storage/src/rowb
 import { createBatcher } from './batcher.ts';
 import type { CollectorConfig } from './config.ts';
 import { emptyInventory, type Inventory } from './enrich/inventory.ts';
+import { createInventorySync, type InventorySync } from './enrich/inventory-sync.ts';
 import { type InventoryWatcher, loadInventoryFile, watchInventory } from './enrich/inventory-watcher.ts';
 import { openStatusServer, type StatusServer } from './http-server.ts';
 import { createExporterTable, type EvictionReason } from './ingest/exporter-table.ts';
@@ -198,6 +199,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
   let sink: Sink | undefined;
   let status: StatusServer | undefined;
   let watcher: InventoryWatcher | undefined;
+  let inventorySync: InventorySync | undefined;
   let inventory: Inventory = emptyInventory();
   let inventoryText = '';
   let stopped = false;
@@ -253,12 +255,50 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         }
         ch = handle;
         log.info({ url: ch.url, version: ch.version, database: ch.database }, 'ClickHouse connected');
+        await startInventorySync(handle);
         return true;
       }
       return await ch.ping();
     } catch (err) {
       log.debug({ err: (err as Error).message }, 'ClickHouse not reachable yet');
       return false;
+    }
+  }
+
+  /**
+   * The inventory edited through the dashboard's API lives in ClickHouse; with a file too,
+   * the newest edit wins (enrich/inventory-sync.ts). Started once ClickHouse answers.
+   */
+  async function startInventorySync(handle: ClickHouse): Promise<void> {
+    if (inventorySync) return;
+    const sync = createInventorySync({
+      ch: handle,
+      pollMs: cfg.inventoryCheckMs,
+      log,
+      onChange: (inv, text) => {
+        inventory = inv;
+        inventoryText = text;
+        pool?.broadcast({ type: 'inventory', text });
+      },
+    });
+    let file: { text: string; mtimeMs: number; path: string } | undefined;
+    if (opts.inventoryFile) {
+      try {
+        file = {
+          text: inventoryText,
+          mtimeMs: statSync(opts.inventoryFile).mtimeMs,
+          path: opts.inventoryFile,
+        };
+      } catch {
+        file = undefined;
+      }
+    }
+    try {
+      await sync.start(file);
+      inventorySync = sync;
+    } catch (err) {
+      // the file's (or the empty) inventory stays in force; the next connection tries again
+      log.warn({ err: (err as Error).message }, 'inventory not read from ClickHouse');
     }
   }
 
@@ -528,7 +568,9 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           log,
           onChange: (inv, text) => {
             inventory = inv;
+            inventoryText = text;
             pool?.broadcast({ type: 'inventory', text });
+            if (opts.inventoryFile) void inventorySync?.fileChanged(text, opts.inventoryFile);
           },
         });
       }
@@ -684,6 +726,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
       await within(Promise.all([...udp.map((u) => u.close()), ...tcp.map((t) => t.close())]), 1000);
       for (const t of timers) clearInterval(t);
       watcher?.stop();
+      inventorySync?.stop();
       if (pool) {
         // decoding gets half the bound; datagrams still queued then are skipped and counted
         const giveUp = setTimeout(

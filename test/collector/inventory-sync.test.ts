@@ -17,7 +17,7 @@ const doc = (tenant: string, vni: number) =>
 
 function recorder() {
   const seen: { inv: Inventory; source: string }[] = [];
-  return { seen, onChange: (inv: Inventory, source: string) => seen.push({ inv, source }) };
+  return { seen, onChange: (inv: Inventory, _text: string, source: string) => seen.push({ inv, source }) };
 }
 
 describe('inventory sync', () => {

@@ -28,7 +28,8 @@ export interface InventorySync {
 export interface InventorySyncOptions {
   ch: ClickHouse;
   pollMs: number;
-  onChange(inv: Inventory, source: string): void;
+  /** text: the document in force (JSON, which the YAML parser reads too), for the decode workers */
+  onChange(inv: Inventory, text: string, source: string): void;
   log: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -70,7 +71,7 @@ export function createInventorySync(opts: InventorySyncOptions): InventorySync {
       },
       'inventory updated from ClickHouse',
     );
-    opts.onChange(res.value, `clickhouse version ${stored.version}`);
+    opts.onChange(res.value, stored.document, `clickhouse version ${stored.version}`);
   }
 
   async function poll(): Promise<void> {
