@@ -168,6 +168,19 @@ describe('runSql', () => {
     expect(calls[3]).toEqual(calls[2]);
   });
 
+  it('a server that takes wait_end_of_query for a setting and refuses it still answers', async () => {
+    const { client, calls } = fakeClient([
+      (s) =>
+        'wait_end_of_query' in s
+          ? new Error(
+              "Code: 164. DB::Exception: Cannot modify 'wait_end_of_query' setting in readonly mode. (READONLY)",
+            )
+          : answer([['1']]),
+    ]);
+    expect((await runSql(client, 'SELECT 1', LIMITS)).rows).toEqual([[1]]);
+    expect(calls).toHaveLength(2);
+  });
+
   it('a refused setting the client added itself is not dropped from ours: the error stands', async () => {
     const { client, calls } = fakeClient([
       () =>

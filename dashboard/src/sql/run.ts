@@ -4,10 +4,11 @@
  * (the `break` overflow mode stops after a whole block, so ClickHouse returns more).
  *
  * The read-only user's profile decides whether per-query settings are possible: readonly=2
- * accepts them; readonly=1 (what the embedded server's users.xml had) refuses any setting
- * that differs from the profile ("Cannot override setting … in readonly mode", code 164). On
- * that refusal the query is sent again without settings, the profile's limits apply, and
- * that client is remembered so later queries skip the failing attempt.
+ * accepts them; readonly=1 accepts a setting only at the profile's own value (measured on
+ * 18.16: "Cannot override setting (x) in readonly mode", code 164, otherwise). On such a
+ * refusal the query is sent again without that setting (the profile's value applies), one
+ * setting at a time, and the refused ones are remembered per client. With a profile that
+ * holds exactly querySettings(limits), every setting is accepted at the first attempt.
  *
  * ClickHouse answers every error with HTTP 500 (404 for an unknown table) and, on 18.16,
  * the code only in the text; errors are mapped here: limits to 408/413 naming the limit,
@@ -73,7 +74,12 @@ export async function runSql(
   opts: RunOptions = {},
 ): Promise<SqlResult> {
   let refused = refusedSettings.get(client);
-  const all = querySettings(limits);
+  const all = {
+    ...querySettings(limits),
+    // an HTTP parameter rather than a setting: buffer the answer so that an error after the
+    // first block comes back as an error status instead of text appended to the data
+    wait_end_of_query: 1,
+  };
   for (let tries = 0; ; tries++) {
     const settings = Object.fromEntries(Object.entries(all).filter(([k]) => !refused?.has(k)));
     try {
@@ -121,16 +127,10 @@ async function attempt(
   client: ClickHouseClient,
   guardedSql: string,
   limits: SqlLimits,
-  querySettings: Record<string, string | number>,
+  sent: Record<string, string | number>,
   queryId: string,
   signal: AbortSignal | undefined,
 ): Promise<SqlResult> {
-  const settings: Record<string, string | number> = {
-    ...querySettings,
-    // not a setting but an HTTP parameter: buffer the answer so that an error after the
-    // first block comes back as an error status instead of text appended to the data
-    wait_end_of_query: 1,
-  };
   const abort = new AbortController();
   let timedOut = false;
   const timer = setTimeout(
@@ -148,7 +148,7 @@ async function attempt(
   try {
     const res = await client.exec({
       query: `${guardedSql}\nFORMAT JSONCompact`,
-      clickhouse_settings: settings as never,
+      clickhouse_settings: sent as never,
       query_id: queryId,
       abort_signal: abort.signal,
     });
@@ -184,12 +184,12 @@ async function attempt(
       }
       throw new SqlExecutionError(400, 'the query was cancelled', undefined, 394);
     }
-    throw mapClickHouseError(err, limits, querySettings);
+    throw mapClickHouseError(err, limits, sent);
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
-  return parseAnswer(body, limits, querySettings);
+  return parseAnswer(body, limits, sent);
 }
 
 async function killQuery(client: ClickHouseClient, queryId: string): Promise<void> {
