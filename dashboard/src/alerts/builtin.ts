@@ -53,10 +53,10 @@ export const BUILTIN_RULES: Record<string, { adminOnly: boolean; spec: Template 
       ...common,
       name: 'SYN flood towards one destination',
       description:
-        'Over a minute, more than 80 % of the TCP flows to one destination address are SYN-only, with at least 5 TCP flows/s (per destination).',
+        'Over a minute, more than half of the TCP flows to one destination are SYN-only (normal traffic has a few per cent), with at least 5 TCP flows/s (per VNI and destination address: tenants reuse private addresses).',
       measure: 'syn_share',
-      groupBy: ['dst_addr'],
-      condition: { type: 'threshold', op: 'above', value: 0.8 },
+      groupBy: ['vni', 'dst_addr'],
+      condition: { type: 'threshold', op: 'above', value: 0.5 },
       minFlowsPerSecond: 5,
       windowSeconds: 60,
       intervalSeconds: 30,
