@@ -27,7 +27,7 @@ function bundleIsFresh() {
   } catch {
     return false;
   }
-  const dirs = ['protocol', 'storage', 'collector', 'exporter', 'dashboard', 'cli'];
+  const dirs = ['protocol', 'storage', 'collector', 'exporter', 'dashboard', 'cli', 'common'];
   let newest = statSync(join(root, 'package.json')).mtimeMs;
   for (const d of dirs) {
     try {

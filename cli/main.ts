@@ -12,7 +12,7 @@ import { register as registerDemo } from './commands/demo.ts';
 import { register as registerMigrate } from './commands/migrate.ts';
 import { register as registerClickhouse } from './commands/clickhouse.ts';
 import { register as registerConfig } from './commands/config.ts';
-import { UserError } from './errors.ts';
+import { UserError } from '../common/errors.ts';
 
 const { version: VERSION } = (await import('../package.json', { with: { type: 'json' } })).default;
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { startEmbedded } from '../../storage/src/server.ts';
 import { configFor } from '../context.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger } from '../../common/logger.ts';
 
 export function register(program: Command): void {
   program

@@ -12,7 +12,7 @@ import { createDecoder, type FlowDecoder } from '../../protocol/src/decode/index
 import { toJsonLine } from '../../protocol/src/schema/json.ts';
 import { describeElement } from '../../protocol/src/ie/index.ts';
 import type { FlowRecord } from '../../protocol/src/schema/columns.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../common/errors.ts';
 
 interface DecodeOptions {
   templates?: boolean;

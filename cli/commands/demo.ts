@@ -20,8 +20,8 @@ import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse
 import { latestInventory, saveInventory } from '../../storage/src/inventory-store.ts';
 import { migrate } from '../../storage/src/migrations.ts';
 import { configFor } from '../context.ts';
-import { UserError } from '../errors.ts';
-import { createLogger, type Logger } from '../logger.ts';
+import { UserError } from '../../common/errors.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
 
 // the program that is running this command (bin/vxflow.js), whether bundled or not
 const BIN = process.argv[1];

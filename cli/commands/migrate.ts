@@ -3,7 +3,7 @@ import { connectClickHouse } from '../../storage/src/clickhouse.ts';
 import { migrate } from '../../storage/src/migrations.ts';
 import { applyRetention } from '../../storage/src/retention.ts';
 import { configFor } from '../context.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger } from '../../common/logger.ts';
 
 export function register(program: Command): void {
   program

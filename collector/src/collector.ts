@@ -14,7 +14,7 @@ import { availableParallelism, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../common/errors.ts';
 import { type ClickHouse, connectClickHouse, parseClickHouseUrl } from '../../storage/src/clickhouse.ts';
 import type { ClickHouseConfig } from '../../storage/src/config.ts';
 import { checkStored, insertQueryId } from '../../storage/src/flow-batches.ts';

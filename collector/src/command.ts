@@ -5,8 +5,8 @@
  */
 import type { Command } from 'commander';
 import { configFor } from '../../cli/context.ts';
-import { UserError } from '../../cli/errors.ts';
-import { createLogger } from '../../cli/logger.ts';
+import { UserError } from '../../common/errors.ts';
+import { createLogger } from '../../common/logger.ts';
 import { createCollector } from './collector.ts';
 
 interface Flags {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { configFor } from '../../cli/context.ts';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../common/errors.ts';
 import { createFlowEncoder } from '../../protocol/src/encode/index.ts';
 import type { ExporterConfig } from './config.ts';
 import { createPipeline, type PipelineStats } from './export/pipeline.ts';

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseConfig } from './config.ts';
 import { startEmbedded } from './server.ts';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../common/errors.ts';
 
 /**
  * A configured URL, checked before use: `new URL('notaurl')` threw a TypeError with a

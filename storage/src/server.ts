@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../common/errors.ts';
 
 export interface EmbeddedOptions {
   dataDir: string;
@@ -131,6 +131,31 @@ function configXml(dir: string, httpPort: number, tcpPort: number): string {
 `;
 }
 
+/**
+ * The read-only SQL user's profile (POST /api/v1/sql). readonly=1 forbids writes, SET and
+ * table functions, and accepts a per-query setting only when it equals the profile's value,
+ * so the dashboard sends exactly these (its sqlLimits defaults) and a query cannot raise
+ * them. readonly=2 is not an option on 18.16: it lets url() run and SETTINGS raise limits.
+ * Predicate pushdown (off by default on 18.16) lets the tenant wrapper's WHERE meet the
+ * user's. deploy/clickhouse/users.d/vxflow-ro.xml carries the same profile for your own
+ * server (a test keeps them equal).
+ */
+export const SQL_READONLY_PROFILE = {
+  readonly: 1,
+  max_execution_time: 10,
+  max_memory_usage: 2_000_000_000,
+  max_result_rows: 100_000,
+  max_result_bytes: 100_000_000,
+  result_overflow_mode: 'break',
+  enable_optimize_predicate_expression: 1,
+} as const;
+
+export function readonlyProfileSettingsXml(indent: string): string {
+  return Object.entries(SQL_READONLY_PROFILE)
+    .map(([k, v]) => `${indent}<${k}>${v}</${k}>`)
+    .join('\n');
+}
+
 /** Users: `default` for vxflow itself (loopback only), `vxflow_ro` for read-only SQL with limits. */
 export function usersXml(): string {
   return `<?xml version="1.0"?>
@@ -141,11 +166,7 @@ export function usersXml(): string {
       <load_balancing>random</load_balancing>
     </default>
     <readonly>
-      <readonly>1</readonly>
-      <max_execution_time>10</max_execution_time>
-      <max_result_rows>100000</max_result_rows>
-      <result_overflow_mode>throw</result_overflow_mode>
-      <max_memory_usage>2000000000</max_memory_usage>
+${readonlyProfileSettingsXml('      ')}
     </readonly>
   </profiles>
   <users>

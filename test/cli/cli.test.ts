@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../common/errors.ts';
 import { findClickHouseBinary } from '../../storage/src/server.ts';
 
 const root = resolve(import.meta.dirname, '../..');

@@ -7,7 +7,7 @@
  */
 import { accessSync, constants, mkdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UserError } from '../../../cli/errors.ts';
+import { UserError } from '../../../common/errors.ts';
 
 /** procfs and sysfs magic numbers (statfs f_type) */
 const PSEUDO_FILESYSTEMS = new Set([0x9fa0, 0x62656572]);
