@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { SQL_READONLY_PROFILE as RO } from '../../storage/src/server.ts';
 
 /** The `dashboard:` section of the configuration file. */
 export const DashboardConfig = Type.Object(
@@ -17,12 +18,23 @@ export const DashboardConfig = Type.Object(
       description: 'ClickHouse user whose profile sets readonly and the limits, for POST /api/v1/sql',
     }),
     sqlPassword: Type.String({ default: '' }),
+    // with the read-only profile's readonly=1, a limit other than the profile's is refused by
+    // ClickHouse and the profile's applies: change both together (storage/src/server.ts)
     sqlLimits: Type.Object(
       {
-        maxExecutionTime: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'seconds' }),
-        maxMemoryUsage: Type.Integer({ minimum: 1_000_000, default: 2_000_000_000, description: 'bytes' }),
-        maxResultRows: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 }),
-        maxResultBytes: Type.Integer({ minimum: 1_000, default: 100_000_000 }),
+        maxExecutionTime: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          default: RO.max_execution_time,
+          description: 'seconds',
+        }),
+        maxMemoryUsage: Type.Integer({
+          minimum: 1_000_000,
+          default: RO.max_memory_usage,
+          description: 'bytes',
+        }),
+        maxResultRows: Type.Integer({ minimum: 1, maximum: 10_000_000, default: RO.max_result_rows }),
+        maxResultBytes: Type.Integer({ minimum: 1_000, default: RO.max_result_bytes }),
       },
       { additionalProperties: false, default: {} },
     ),
