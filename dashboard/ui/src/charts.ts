@@ -56,6 +56,21 @@ function cssVar(name: string, fallback: string): string {
   return v || fallback;
 }
 
+const pending: { canvas: HTMLCanvasElement; make: () => Chart }[] = [];
+
+/** Draws the charts made since the last call whose canvas is now in the page (cards call it after filling). */
+export function mountCharts(): void {
+  for (let i = 0; i < pending.length; ) {
+    const p = pending[i];
+    if (p.canvas.isConnected) {
+      pending.splice(i, 1);
+      p.make();
+    } else i++;
+  }
+  // a chart whose box was dropped before it was shown is never made
+  if (pending.length > 50) pending.splice(0, pending.length - 50);
+}
+
 let marked = false;
 function markFirstChart(): void {
   if (marked) return;
@@ -82,7 +97,7 @@ function alpha(hex: string, a: number): string {
 }
 
 /** A stacked-area or lines chart of rates over time, in a canvas inside a sized box. */
-export function timeChart(opts: TimeSeriesChart): { el: HTMLElement; chart: Chart } {
+export function timeChart(opts: TimeSeriesChart): { el: HTMLElement } {
   const canvas = h('canvas', {
     role: 'img',
     'aria-label': `chart of ${opts.series.map((s) => s.name).join(', ')}`,
@@ -117,83 +132,95 @@ export function timeChart(opts: TimeSeriesChart): { el: HTMLElement; chart: Char
   const step = opts.t.length > 1 ? (Date.parse(opts.t[1]) - Date.parse(opts.t[0])) / 1000 : 60;
   const labels = opts.t.map((t) => timeLabel(t, opts.span, step));
   const fmt = opts.format ?? ((v: number) => rate(v, opts.unit));
-  const chart = new Chart(canvas, {
-    type: 'line',
-    data: { labels, datasets },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      interaction: { mode: 'index', intersect: false },
-      scales: {
-        x: {
-          grid: { display: false },
-          border: { color: grid },
-          ticks: { color: muted, maxRotation: 0, autoSkip: true, autoSkipPadding: 18, font: { size: 11 } },
+  // made once the box is in the page (mountCharts): Chart.js then draws at once, at its real size
+  const make = () =>
+    new Chart(canvas, {
+      type: 'line',
+      // the mark is set when a chart is drawn in the page at its real size, not when it is made
+      plugins: [
+        {
+          id: 'vxflow-first-draw',
+          afterRender: (c) => {
+            if (c.canvas.isConnected && c.width > 0 && c.height > 0) markFirstChart();
+          },
         },
-        y: {
-          stacked: opts.stacked,
-          beginAtZero: true,
-          grid: { color: grid },
-          border: { display: false },
-          ticks: {
-            color: muted,
-            font: { size: 11 },
-            maxTicksLimit: 6,
-            callback: (v) => {
-              const [n, p] = si(Number(v));
-              return `${n}${p}`;
+      ],
+      data: { labels, datasets },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: 'index', intersect: false },
+        scales: {
+          x: {
+            grid: { display: false },
+            border: { color: grid },
+            ticks: { color: muted, maxRotation: 0, autoSkip: true, autoSkipPadding: 18, font: { size: 11 } },
+          },
+          y: {
+            stacked: opts.stacked,
+            beginAtZero: true,
+            grid: { color: grid },
+            border: { display: false },
+            ticks: {
+              color: muted,
+              font: { size: 11 },
+              maxTicksLimit: 6,
+              callback: (v) => {
+                const [n, p] = si(Number(v));
+                return `${n}${p}`;
+              },
             },
           },
         },
-      },
-      plugins: {
-        legend: { display: false },
-        tooltip: {
-          itemSort: (a, b) => Number(b.raw) - Number(a.raw),
-          filter: (item) => Number(item.raw) > 0 || item.datasetIndex >= opts.series.length,
-          callbacks: {
-            title: (items) => (items[0] ? new Date(opts.t[items[0].dataIndex]).toLocaleString() : ''),
-            label: (item) => ` ${item.dataset.label}: ${fmt(Number(item.raw))}`,
-            footer: (items) => {
-              if (!opts.stacked || items.length < 2) return '';
-              const sum = items
-                .filter((i) => i.datasetIndex < opts.series.length)
-                .reduce((a, i) => a + Number(i.raw), 0);
-              return `Total: ${fmt(sum)}`;
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            itemSort: (a, b) => Number(b.raw) - Number(a.raw),
+            filter: (item) => Number(item.raw) > 0 || item.datasetIndex >= opts.series.length,
+            callbacks: {
+              title: (items) => (items[0] ? new Date(opts.t[items[0].dataIndex]).toLocaleString() : ''),
+              label: (item) => ` ${item.dataset.label}: ${fmt(Number(item.raw))}`,
+              footer: (items) => {
+                if (!opts.stacked || items.length < 2) return '';
+                const sum = items
+                  .filter((i) => i.datasetIndex < opts.series.length)
+                  .reduce((a, i) => a + Number(i.raw), 0);
+                return `Total: ${fmt(sum)}`;
+              },
             },
           },
         },
+        onClick: (e, elements, c) => {
+          const el = elements.find((x) => x.datasetIndex < opts.series.length);
+          if (!el || !opts.onSeriesClick || e.y === null) return;
+          // every series is under the cursor (index mode): pick the band (stacked) or the line nearest the pointer
+          const y = c.scales.y.getValueForPixel(e.y) ?? 0;
+          const i = el.index;
+          let pick = -1;
+          if (opts.stacked) {
+            let sum = 0;
+            pick = opts.series.findIndex((s) => {
+              sum += s.values[i] ?? 0;
+              return y <= sum;
+            });
+          } else {
+            let best = Number.POSITIVE_INFINITY;
+            opts.series.forEach((s, k) => {
+              const d = Math.abs((s.values[i] ?? 0) - y);
+              if (d < best) {
+                best = d;
+                pick = k;
+              }
+            });
+          }
+          if (pick >= 0) opts.onSeriesClick(pick);
+        },
       },
-      onClick: (e, elements, c) => {
-        const el = elements.find((x) => x.datasetIndex < opts.series.length);
-        if (!el || !opts.onSeriesClick || e.y === null) return;
-        // every series is under the cursor (index mode): pick the band (stacked) or the line nearest the pointer
-        const y = c.scales.y.getValueForPixel(e.y) ?? 0;
-        const i = el.index;
-        let pick = -1;
-        if (opts.stacked) {
-          let sum = 0;
-          pick = opts.series.findIndex((s) => {
-            sum += s.values[i] ?? 0;
-            return y <= sum;
-          });
-        } else {
-          let best = Number.POSITIVE_INFINITY;
-          opts.series.forEach((s, k) => {
-            const d = Math.abs((s.values[i] ?? 0) - y);
-            if (d < best) {
-              best = d;
-              pick = k;
-            }
-          });
-        }
-        if (pick >= 0) opts.onSeriesClick(pick);
-      },
-    },
-  });
-  markFirstChart();
-  return { el: box, chart };
+    });
+  pending.push({ canvas, make });
+  requestAnimationFrame(mountCharts);
+  return { el: box };
 }
 
 /** A horizontal bar of a share (0..1), for top-N tables. */

@@ -121,6 +121,7 @@ async function logIn(token: string): Promise<void> {
   try {
     const r = await api<{ identity: Identity }>('POST', '/api/v1/session', { token });
     me = r.identity;
+    localStorage.setItem('vxflow.me', JSON.stringify(me));
   } catch (err) {
     if (err instanceof ApiError && err.status === 401)
       throw new Error('This token is not valid (unknown, revoked or expired).');
@@ -142,6 +143,7 @@ async function logOut(): Promise<void> {
     await api('DELETE', '/api/v1/session');
   } finally {
     me = null;
+    localStorage.removeItem('vxflow.me');
     schemaPromise = null;
     history.replaceState(null, '', `${location.pathname}#/`);
     loginPage('Signed out.');
@@ -149,6 +151,7 @@ async function logOut(): Promise<void> {
 }
 
 setUnauthorizedHandler(() => {
+  localStorage.removeItem('vxflow.me');
   if (!me) return;
   me = null;
   loginPage('Your session has ended; sign in again.');
@@ -478,12 +481,26 @@ async function boot(): Promise<void> {
     }
     return;
   }
+  // the identity of the last page load in this browser lays the page out at once; /me confirms it
+  const cached = localStorage.getItem('vxflow.me');
+  const check = get<Identity>('/api/v1/me');
+  if (cached) {
+    me = JSON.parse(cached) as Identity;
+    route();
+  }
   try {
-    me = await get<Identity>('/api/v1/me');
+    const who = await check;
+    localStorage.setItem('vxflow.me', JSON.stringify(who));
+    const changed = JSON.stringify(who) !== cached;
+    me = who;
+    if (changed) route();
+    return;
   } catch (err) {
+    me = null;
+    localStorage.removeItem('vxflow.me');
     if (err instanceof ApiError && err.status === 401) {
       if (location.hash.length > 2) sessionStorage.setItem('vxflow.after-login', location.hash);
-      loginPage();
+      loginPage(cached ? 'Your session has ended; sign in again.' : undefined);
       return;
     }
     fill(
@@ -501,7 +518,6 @@ async function boot(): Promise<void> {
     );
     return;
   }
-  route();
 }
 
 void boot();

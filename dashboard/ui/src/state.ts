@@ -80,12 +80,33 @@ export interface Range {
   live: boolean;
 }
 
+/**
+ * The range in Unix seconds. A range relative to now is aligned to a whole minute (5 minutes
+ * past 3 h, an hour past 2 days), its end rounded up so the newest flows are in: the API
+ * answers from a rollup only when its bucket divides both ends, and a rollup is many times
+ * faster than the raw table.
+ */
 export function rangeOf(r: Route, now = Date.now()): Range {
   const to = param(r, 'to');
-  const end = resolveTime(to, now) ?? Math.floor(now / 1000);
-  let start = resolveTime(param(r, 'from'), now) ?? end - 3600;
+  const from = param(r, 'from');
+  let end = resolveTime(to, now) ?? Math.floor(now / 1000);
+  let start = resolveTime(from, now) ?? end - 3600;
   if (start >= end) start = end - 3600;
-  return { start, end, live: REL.test(to) };
+  const live = REL.test(to);
+  if (live && REL.test(from)) {
+    const span = end - start;
+    const grain = span <= 3 * 3600 ? 60 : span <= 2 * 86_400 ? 300 : 3600;
+    end = Math.ceil(end / grain) * grain;
+    start = end - Math.ceil(span / grain) * grain;
+  }
+  return { start, end, live };
+}
+
+/** Points for a chart of the range: about one a minute up to 120, so an hour reads from the per-minute rollup. */
+export function pointsFor(range: { start: number; end: number }): number {
+  const span = range.end - range.start;
+  if (span < 1800) return 90;
+  return Math.min(120, Math.max(30, Math.floor(span / 60)));
 }
 
 export const PRESETS: { label: string; from: string }[] = [

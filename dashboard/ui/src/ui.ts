@@ -12,7 +12,7 @@ import {
   type TopResponse,
   get,
 } from './api.ts';
-import { shareBar } from './charts.ts';
+import { mountCharts, shareBar } from './charts.ts';
 import { type Child, fill, h, icon, ICONS } from './dom.ts';
 import { dimValue, percent, rate, type Unit, volume } from './format.ts';
 import type { Range, Route } from './state.ts';
@@ -106,6 +106,7 @@ export function card(
       .then((content) => {
         if (c.signal.aborted) return;
         fill(body, content);
+        mountCharts();
         loaded = true;
       })
       .catch((err: unknown) => {

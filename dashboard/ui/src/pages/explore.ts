@@ -7,6 +7,7 @@ import { post, type SchemaColumn, type SeriesResponse } from '../api.ts';
 import { colorFor, OTHER_COLOR, timeChart } from '../charts.ts';
 import { h, icon, ICONS } from '../dom.ts';
 import { dimValue, percent, rate, volume } from '../format.ts';
+import { pointsFor } from '../state.ts';
 import {
   card,
   empty,
@@ -138,7 +139,7 @@ export const explorePage: Page = {
           dimensions: dims,
           filter,
           limit: Number(limit),
-          points: 200,
+          points: pointsFor(ctx.range),
           previousPeriod: prev,
         };
         const r = await post<SeriesResponse>('/api/v1/traffic/series', body, s);

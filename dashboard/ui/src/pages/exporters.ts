@@ -8,7 +8,7 @@ import { type Exporter, get, post, type SeriesResponse } from '../api.ts';
 import { colorFor, OTHER_COLOR, timeChart } from '../charts.ts';
 import { h } from '../dom.ts';
 import { ago, dateTime, integer, percent, rate, si } from '../format.ts';
-import { link } from '../state.ts';
+import { link, pointsFor } from '../state.ts';
 import { card, empty, grid, type KpiOpts, kpis, numCell, type Page, pageHead, table } from '../ui.ts';
 
 export const exportersPage: Page = {
@@ -77,7 +77,7 @@ export const exportersPage: Page = {
             unit: 'fps',
             dimensions: ['exporter'],
             limit: 10,
-            points: 120,
+            points: pointsFor(ctx.range),
           },
           s,
         );

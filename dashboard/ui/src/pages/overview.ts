@@ -5,10 +5,11 @@
  */
 import { type Exporter, get, post, type SeriesResponse, type TopResponse } from '../api.ts';
 import { colorFor, timeChart } from '../charts.ts';
-import { h } from '../dom.ts';
+import { type Child, h } from '../dom.ts';
 import { ago, dimValue, integer, percent, rate, TOTAL_UNIT, volume } from '../format.ts';
-import { link } from '../state.ts';
+import { link, pointsFor } from '../state.ts';
 import {
+  type CardOpts,
   card,
   empty,
   grid,
@@ -33,7 +34,7 @@ function series(ctx: PageCtx, dims: string[], extra: Record<string, unknown> = {
     unit: ctx.unit,
     dimensions: dims,
     limit: 10,
-    points: 120,
+    points: pointsFor(ctx.range),
     ...extra,
   };
   return ctx.once(`series:${JSON.stringify(body)}`, (s) =>
@@ -57,13 +58,39 @@ function exporters(ctx: PageCtx) {
   return ctx.once('exporters', (s) => get<{ exporters: Exporter[] }>('/api/v1/exporters', s));
 }
 
+/** The first N rows of a top-N answer, the rest folded into "Other". */
+function firstRows(r: TopResponse, n: number): TopResponse {
+  const rows = r.rows.slice(0, n);
+  const shown = rows.reduce((a, x) => a + x.total, 0);
+  const otherTotal = r.other.total + r.rows.slice(n).reduce((a, x) => a + x.total, 0);
+  const perTotal = r.total > 0 ? otherTotal / r.total : 0;
+  const rateOf = (total: number) =>
+    r.rows[0] && r.rows[0].total > 0 ? (r.rows[0].rate / r.rows[0].total) * total : 0;
+  return {
+    ...r,
+    rows,
+    other: { key: ['Other'], total: r.total - shown, rate: rateOf(r.total - shown), share: perTotal },
+  };
+}
+
 export const overviewPage: Page = {
   title: 'Overview',
   render(root, ctx) {
     const span = ctx.range.end - ctx.range.start;
+    // the chart's query goes first and alone: the first chart comes sooner, the rest follow
+    const chartDone = () =>
+      series(ctx, ['tenant']).then(
+        () => undefined,
+        () => undefined,
+      );
+    const gated = (opts: CardOpts, load: (s: AbortSignal) => Promise<Child>) =>
+      card(ctx, opts, async (s) => {
+        await chartDone();
+        return load(s);
+      });
     const tenantHref = (key: string[]) => link('tenant', tenantArg(key[0]), ctx.route);
 
-    const summary = card(ctx, { title: 'Summary', span: 'full', id: 'summary' }, async () => {
+    const summary = gated({ title: 'Summary', span: 'full', id: 'summary' }, async () => {
       const [byTenant, ex] = await Promise.all([top(ctx, ['tenant'], { limit: 1000 }), exporters(ctx)]);
       const unassigned = byTenant.rows.find((r) => r.key[0] === '');
       const tenants = byTenant.rows.filter((r) => r.key[0] !== '').length;
@@ -164,11 +191,13 @@ export const overviewPage: Page = {
       },
     );
 
-    const topTenants = card(ctx, { title: 'Top tenants', span: 'third', id: 'top-tenants' }, async () =>
-      topTable(await top(ctx, ['tenant']), ['Tenant'], { href: tenantHref, color: (i) => colorFor('', i) }),
+    const topTenants = gated({ title: 'Top tenants', span: 'third', id: 'top-tenants' }, async () =>
+      topTable(firstRows(await top(ctx, ['tenant'], { limit: 1000 }), 10), ['Tenant'], {
+        href: tenantHref,
+        color: (i) => colorFor('', i),
+      }),
     );
-    const topNetworks = card(
-      ctx,
+    const topNetworks = gated(
       { title: 'Top overlay networks', span: 'third', id: 'top-networks' },
       async () => {
         const r = await top(ctx, ['network', 'vni', 'tenant']);
@@ -189,14 +218,13 @@ export const overviewPage: Page = {
         });
       },
     );
-    const topExporters = card(ctx, { title: 'Top exporters', span: 'third', id: 'top-exporters' }, async () =>
+    const topExporters = gated({ title: 'Top exporters', span: 'third', id: 'top-exporters' }, async () =>
       topTable(await top(ctx, ['exporter']), ['Exporter'], {
         href: (k) => link('explore', '', ctx.route, { dims: 'tenant', filter: `exporter = ${k[0]}` }),
       }),
     );
 
-    const health = card(
-      ctx,
+    const health = gated(
       {
         title: 'Ingest health',
         subtitle: 'from the collectors’ exporters table',
@@ -254,8 +282,7 @@ export const overviewPage: Page = {
       },
     );
 
-    const unassigned = card(
-      ctx,
+    const unassigned = gated(
       {
         title: 'Unassigned traffic',
         subtitle: 'VNIs no tenant owns: add them to the inventory',

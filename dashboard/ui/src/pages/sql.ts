@@ -18,7 +18,7 @@ import {
   placeholder,
 } from '@codemirror/view';
 import { ApiError, post, type SqlResult } from '../api.ts';
-import { colorFor, timeChart } from '../charts.ts';
+import { colorFor, mountCharts, timeChart } from '../charts.ts';
 import { fill, h, icon, ICONS } from '../dom.ts';
 import { integer, si } from '../format.ts';
 import { empty, type Page, type PageCtx, pageHead, spinner } from '../ui.ts';
@@ -261,6 +261,7 @@ export const sqlPage: Page = {
             ),
           ),
         );
+        mountCharts();
       } catch (err) {
         if (c.signal.aborted || (err as Error).name === 'AbortError') return;
         const msg = (err as Error).message;
