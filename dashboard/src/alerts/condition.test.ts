@@ -45,13 +45,7 @@ describe('state machine', () => {
     const r = run([
       11, 11, 11, 11, 11, 11, 11, 4, 4, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
     ]);
-    expect(r.events.map(([, k]) => k)).toEqual([
-      'firing',
-      'renotify',
-      'resolved',
-      'firing',
-      'renotify',
-    ]);
+    expect(r.events.map(([, k]) => k)).toEqual(['firing', 'renotify', 'resolved', 'firing', 'renotify']);
     // resolved at 1080: no firing before 1180
     const again = r.events.filter(([, k]) => k === 'firing')[1][0];
     expect(again).toBeGreaterThanOrEqual(1180);

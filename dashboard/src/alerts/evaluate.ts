@@ -45,6 +45,8 @@ export interface EvaluateOptions {
   knownKeys(ruleId: string): Iterable<string>;
   /** cap on rows one batch query may return */
   maxRows?: number;
+  /** rules per batch query (query.ts DEFAULT_BATCH) */
+  maxPerBatch?: number;
 }
 
 const UNJUDGED: Judgement = { match: false, clear: true, threshold: 0, reference: null };
@@ -102,7 +104,7 @@ export async function evaluateRules(
   const flowRules = rules.filter((r) => !EXPORTER_MEASURES.has(r.measure));
   const exporterRules = rules.filter((r) => EXPORTER_MEASURES.has(r.measure));
 
-  const batches = planBatches(flowRules, nowSec, opts.lagSeconds);
+  const batches = planBatches(flowRules, nowSec, opts.lagSeconds, opts.maxPerBatch);
   stats.batches = batches.length;
   for (const b of batches) {
     const rows = await ch.query<Record<string, unknown>>(batchSql(ch.database, b, opts.maxRows ?? 100_000));

