@@ -1,11 +1,14 @@
 /**
- * `vxflow`: one program, one subcommand per part. Each part registers its own subcommand
- * from its own folder; this file only assembles them and turns user errors into one line.
+ * `vxflow`: one program, one subcommand per part. cli/ owns the command line: every
+ * subcommand's registration lives in cli/commands/ (flags → configuration → the part's plain
+ * factory: createCollector, createExporter, createDashboard), config loading in config.ts
+ * and context.ts. No part imports cli/. This file only assembles the subcommands and turns
+ * user errors into one line.
  */
 import { Command, CommanderError } from 'commander';
-import { register as registerCollector } from '../collector/src/command.ts';
-import { register as registerDashboard } from '../dashboard/src/command.ts';
-import { register as registerExporter } from '../exporter/src/command.ts';
+import { register as registerCollector } from './commands/collector.ts';
+import { register as registerDashboard } from './commands/dashboard.ts';
+import { register as registerExporter } from './commands/exporter.ts';
 import { ConfigError } from './config.ts';
 import { register as registerDecode } from './commands/decode.ts';
 import { register as registerDemo } from './commands/demo.ts';

@@ -4,14 +4,14 @@
  * alone on the last line of stdout).
  */
 import type { Command } from 'commander';
-import { configFor } from '../../cli/context.ts';
+import { configFor } from '../context.ts';
 import { UserError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { connectClickHouse } from '../../storage/src/clickhouse.ts';
 import { migrate } from '../../storage/src/migrations.ts';
-import { createTokenStore, TokenError } from './auth/tokens.ts';
-import { parseTime } from './query/time-range.ts';
-import { createDashboard, parseListen } from './server.ts';
+import { createTokenStore, TokenError } from '../../dashboard/src/auth/tokens.ts';
+import { parseTime } from '../../dashboard/src/query/time-range.ts';
+import { createDashboard, parseListen } from '../../dashboard/src/server.ts';
 
 export function register(program: Command): void {
   program

@@ -4,10 +4,10 @@
  * flush every queue (to ClickHouse, else to the spool) before the process exits.
  */
 import type { Command } from 'commander';
-import { configFor } from '../../cli/context.ts';
+import { configFor } from '../context.ts';
 import { UserError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
-import { createCollector } from './collector.ts';
+import { createCollector } from '../../collector/src/collector.ts';
 
 interface Flags {
   listen?: string[];
