@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Value } from '@sinclair/typebox/value';
@@ -61,7 +61,7 @@ async function timeOverview(
   token: string,
   view: string,
   runs: number,
-): Promise<{ chart: number[]; all: number[] }> {
+): Promise<{ chart: number[]; all: number[]; query: number[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     const login = await context.newPage();
@@ -70,6 +70,7 @@ async function timeOverview(
     await login.close();
     const chart: number[] = [];
     const all: number[] = [];
+    const query: number[] = [];
     for (let i = 0; i <= runs; i++) {
       const page = await context.newPage();
       await page.goto(`${base}/#${view}`);
@@ -79,16 +80,25 @@ async function timeOverview(
         { timeout: 60_000 },
       );
       await page.waitForFunction(settled, undefined, { timeout: 60_000 });
-      const t = await page.evaluate(() => ({
-        chart: performance.getEntriesByName('vxflow:first-chart')[0].startTime,
-        all: performance.now(),
-      }));
+      const t = await page.evaluate(() => {
+        const series = performance
+          .getEntriesByType('resource')
+          .find((e) => e.name.includes('/api/v1/traffic/series')) as
+          | (PerformanceEntry & { responseEnd: number })
+          | undefined;
+        return {
+          chart: performance.getEntriesByName('vxflow:first-chart')[0].startTime,
+          all: performance.now(),
+          query: series ? series.responseEnd - series.startTime : 0,
+        };
+      });
       await page.close();
       if (i === 0) continue; // warm-up: the server's first queries, the browser's cache
       chart.push(t.chart);
       all.push(t.all);
+      query.push(t.query);
     }
-    return { chart, all };
+    return { chart, all, query };
   } finally {
     await context.close();
   }
@@ -197,7 +207,7 @@ export default async function uiBench(ctx: BenchContext): Promise<void> {
       value: median(demoRun.chart),
       unit: 'ms',
       samples: demoRun.chart,
-      note: `every card loaded: ${median(demoRun.all).toFixed(0)} ms; target < 1000 ms`,
+      note: `the chart's query ${median(demoRun.query).toFixed(0)} ms of it; every card loaded: ${median(demoRun.all).toFixed(0)} ms; load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores; target < 1000 ms`,
     });
 
     // ---- the dashboard bench's 10 million flows, when a database holding them is named ----
@@ -227,7 +237,7 @@ export default async function uiBench(ctx: BenchContext): Promise<void> {
         value: median(bigRun.chart),
         unit: 'ms',
         samples: bigRun.chart,
-        note: `every card loaded: ${median(bigRun.all).toFixed(0)} ms; target < 2000 ms`,
+        note: `the chart's query ${median(bigRun.query).toFixed(0)} ms of it; every card loaded: ${median(bigRun.all).toFixed(0)} ms; load average ${loadavg()[0].toFixed(1)}; target < 2000 ms`,
       });
     } else {
       ctx.log(
