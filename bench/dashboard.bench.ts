@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import type { ExporterDomainStats } from '../collector/src/ingest/worker-protocol.ts';
-import { EXPORTERS_INSERT_COLUMNS, encodeExporterRows } from '../collector/src/storage/exporters-table.ts';
+import { EXPORTERS_INSERT_COLUMNS, encodeExporterRows } from '../collector/src/sink/exporters-table.ts';
 import { createTokenStore } from '../dashboard/src/auth/tokens.ts';
 import { DashboardConfig } from '../dashboard/src/config.ts';
 import { buildDashboardApp } from '../dashboard/src/server.ts';

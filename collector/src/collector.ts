@@ -39,11 +39,11 @@ import { createCollectorMetrics, createDeltas } from './metrics.ts';
 import { createNetworkSet } from './net/prefix-trie.ts';
 import { parseCidr } from './net/ip.ts';
 import { type FileOutput, openFileOutput } from './output/file-output.ts';
-import { createClickHouseSink, type Sink } from './storage/clickhouse-sink.ts';
-import { EXPORTERS_INSERT_COLUMNS, encodeExporterRows } from './storage/exporters-table.ts';
-import { openSpool } from './storage/spool.ts';
-import { checkStateDir, ensureStateDir } from './storage/state-dir.ts';
-import { loadDecoderStates, saveDecoderStates } from './storage/template-store.ts';
+import { createClickHouseSink, type Sink } from './sink/clickhouse-sink.ts';
+import { EXPORTERS_INSERT_COLUMNS, encodeExporterRows } from './sink/exporters-table.ts';
+import { openSpool } from './sink/spool.ts';
+import { checkStateDir, ensureStateDir } from './sink/state-dir.ts';
+import { loadDecoderStates, saveDecoderStates } from './sink/template-store.ts';
 
 export interface CollectorOptions {
   config: CollectorConfig;

@@ -8,7 +8,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSpool } from '../../collector/src/storage/spool.ts';
+import { openSpool } from '../../collector/src/sink/spool.ts';
 import { emptyFlow } from '../../protocol/src/schema/columns.ts';
 import { encodeFlowsRowBinary, scanFlowRows } from '../../storage/src/flow-rowbinary.ts';
 import { FLOW_INSERT_COLUMNS } from '../../storage/src/rowbinary.ts';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { saveDecoderStates } from '../../collector/src/storage/template-store.ts';
+import { saveDecoderStates } from '../../collector/src/sink/template-store.ts';
 import { udpPcap } from '../helpers/packets.ts';
 import { encoder, makeFlows, tempDir } from './harness.ts';
 
