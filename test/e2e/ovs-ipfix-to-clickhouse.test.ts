@@ -60,28 +60,8 @@ beforeAll(async () => {
   }, 20);
   cleanup.defer('stop relaying', () => clearInterval(relay));
 
-  // the same IPFIX configuration startOvsLab gives with ipfixTarget, made now that the
-  // collector listens (peers-on-this-machine.md §2.3; no enable-*-sampling keys, §2.2)
-  for (const [i, p] of PINGS.entries()) {
-    await lab.vsctl([
-      '--',
-      'set',
-      'Bridge',
-      lab.tenants[i].bridge,
-      'ipfix=@i',
-      '--',
-      '--id=@i',
-      'create',
-      'IPFIX',
-      `targets="127.0.0.1:${PORT}"`,
-      `obs_domain_id=${p.domain}`,
-      'obs_point_id=1',
-      'sampling=1',
-      'cache_active_timeout=2',
-      'cache_max_flows=1000',
-      'other_config:enable-tunnel-sampling=true',
-    ]);
-  }
+  // now that the relay and the collector listen (see above; domains 11 and 12 as in PINGS)
+  await lab.enableIpfix(`127.0.0.1:${PORT}`);
   for (const [i, p] of PINGS.entries()) await lab.ping(i, { count: p.count, size: p.size, intervalS: 0.05 });
 }, 60_000);
 

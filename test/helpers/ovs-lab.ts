@@ -15,6 +15,14 @@
  * `enable-*-sampling` keys on IPFIX (they disable sampling in OVS 3.1). Megaflows are
  * disabled so that every datapath flow is an exact match (full 5-tuple in dpctl output).
  *
+ * Bridge IPFIX is NOT configured by `startOvsLab`: call `lab.enableIpfix(target)` once the
+ * collector listens in `ovsNetns`. OVS sends an exporter's templates once, at its first
+ * export, and then only every 10 minutes (IPFIX_TEMPLATE_INTERVAL in ofproto-dpif-ipfix.c);
+ * a template sent before the collector listens is lost (`sending to collector failed
+ * (Connection refused)` in ovs-vswitchd.log, `tx errs` in `ovs-ofctl dump-ipfix-bridge`) and
+ * that bridge's data sets stay undecodable. The collector can only listen once the lab's
+ * namespace exists, so the lab cannot configure IPFIX while it is being built.
+ *
  * `stop()` removes everything (daemons, namespaces, rundir) and is safe to call after a
  * failed start: `startOvsLab` cleans up by itself when it throws.
  */
@@ -29,10 +37,6 @@ export interface OvsLabTenantOptions {
 
 export interface OvsLabOptions {
   tenants: OvsLabTenantOptions[];
-  /** 'host:port' as seen from inside netns A (its loopback is 127.0.0.1): OVS bridge IPFIX target */
-  ipfixTarget?: string;
-  /** IPFIX observation domain of tenant i's bridge = ipfixDomainBase + i (default 11) */
-  ipfixDomainBase?: number;
   /** keep megaflows (wildcarded datapath flows); default false = exact-match flows */
   megaflows?: boolean;
 }
@@ -66,6 +70,13 @@ export interface OvsLab {
   appctlCommand: string[];
   appctl(args: readonly string[]): Promise<string>;
   vsctl(args: readonly string[]): Promise<string>;
+  /**
+   * Gives every tenant bridge an IPFIX exporter to `target` ('host:port' as seen from inside
+   * `ovsNetns`, whose loopback is 127.0.0.1): observation domain `domainBase + i` (default 11)
+   * for tenant i, sampling 1, cache_active_timeout 2 s. The collector must already listen
+   * (see the top of this file); a loopback target with no UDP socket bound is refused.
+   */
+  enableIpfix(target: string, opts?: { domainBase?: number }): Promise<void>;
   /** `ovs-appctl dpctl/dump-flows -m` output */
   dumpFlows(): Promise<string>;
   /** pings from tenant i's side-A VM to its side-B VM; resolves with ping's stdout */
@@ -144,6 +155,11 @@ async function build(opts: OvsLabOptions, cleanup: ReturnType<typeof cleanupStac
   await createVeth({ name: 'uA', ns: nsA.name }, { name: 'uB', ns: nsB.name });
   await vsctl(['add-br', 'br-phy', '--', 'set', 'Bridge', 'br-phy', 'datapath_type=netdev']);
   await vsctl(['add-port', 'br-phy', 'uA']);
+  // The userspace datapath reads uA over AF_PACKET, so netns A's kernel sees uA's frames too
+  // and would answer ARP for the VTEP address (on br-phy) with uA's MAC, racing OVS's answer
+  // with br-phy's. VXLAN sent to uA's MAC bypasses OVS's tunnel pop and reaches the kernel,
+  // which has no socket on 4789: an ICMP port unreachable on the underlay. Only br-phy answers.
+  await nsA.exec('sysctl', ['-qw', 'net.ipv4.conf.uA.arp_ignore=1']);
   await nsA.exec('ip', ['link', 'set', 'uA', 'up']);
   await nsA.exec('ip', ['addr', 'add', `${VTEP_A}/24`, 'dev', 'br-phy']);
   await nsA.exec('ip', ['link', 'set', 'br-phy', 'up']);
@@ -162,10 +178,13 @@ async function build(opts: OvsLabOptions, cleanup: ReturnType<typeof cleanupStac
     const vmB = await createNetns(uniqueName(`vxb${n}`));
     cleanup.defer(`delete VM B${n}`, () => vmB.delete());
 
-    // side A: OVS bridge with the VM's veth and a VXLAN port keyed by the VNI
-    await createVeth({ name: vethPort, ns: nsA.name }, { name: 'eth0', ns: vmA.name });
+    // Both tunnel endpoints first, then the VMs: a VM's link coming up sends IPv6 chatter (DAD,
+    // MLD) that the tunnel carries at once. Sent before netns B's VXLAN socket exists, it gets
+    // an ICMP port unreachable back (192.168.50.2 → .1), an underlay ICMP datapath flow that
+    // the ovs source reports as an ICMP flow without VNI.
+
+    // side A: OVS bridge with a VXLAN port keyed by the VNI
     await vsctl(['add-br', bridge, '--', 'set', 'Bridge', bridge, 'datapath_type=netdev']);
-    await vsctl(['add-port', bridge, vethPort]);
     await vsctl([
       'add-port',
       bridge,
@@ -178,10 +197,6 @@ async function build(opts: OvsLabOptions, cleanup: ReturnType<typeof cleanupStac
       `options:remote_ip=${VTEP_B}`,
       `options:key=${t.vni}`,
     ]);
-    await nsA.exec('ip', ['link', 'set', vethPort, 'up']);
-    await vmA.exec('ip', ['addr', 'add', '10.0.0.1/24', 'dev', 'eth0']);
-    await vmA.exec('ip', ['link', 'set', 'eth0', 'mtu', '1450', 'up']);
-    await vmA.exec('ethtool', ['-K', 'eth0', 'tx', 'off']);
 
     // side B: kernel VXLAN (noudpcsum: OVS's tnl_pop rejects partial checksums) + bridge
     const vx = `vxlan${t.vni}`;
@@ -204,34 +219,22 @@ async function build(opts: OvsLabOptions, cleanup: ReturnType<typeof cleanupStac
     ]);
     await nsB.exec('ip', ['link', 'add', br, 'type', 'bridge']);
     await nsB.exec('ip', ['link', 'set', vx, 'master', br]);
+    for (const dev of [vx, br]) await nsB.exec('ip', ['link', 'set', dev, 'up']);
+
+    // the VMs: a veth into the OVS bridge on side A, into the Linux bridge on side B
+    await createVeth({ name: vethPort, ns: nsA.name }, { name: 'eth0', ns: vmA.name });
+    await vsctl(['add-port', bridge, vethPort]);
+    await nsA.exec('ip', ['link', 'set', vethPort, 'up']);
+    await vmA.exec('ethtool', ['-K', 'eth0', 'tx', 'off']);
+    await vmA.exec('ip', ['addr', 'add', '10.0.0.1/24', 'dev', 'eth0']);
+    await vmA.exec('ip', ['link', 'set', 'eth0', 'mtu', '1450', 'up']);
     await createVeth({ name: `b${n}`, ns: nsB.name }, { name: 'eth0', ns: vmB.name });
     await nsB.exec('ip', ['link', 'set', `b${n}`, 'master', br]);
-    for (const dev of [vx, br, `b${n}`]) await nsB.exec('ip', ['link', 'set', dev, 'up']);
+    await nsB.exec('ip', ['link', 'set', `b${n}`, 'up']);
+    await vmB.exec('ethtool', ['-K', 'eth0', 'tx', 'off']);
     await vmB.exec('ip', ['addr', 'add', '10.0.0.2/24', 'dev', 'eth0']);
     await vmB.exec('ip', ['link', 'set', 'eth0', 'mtu', '1450', 'up']);
-    await vmB.exec('ethtool', ['-K', 'eth0', 'tx', 'off']);
 
-    if (opts.ipfixTarget) {
-      const domain = (opts.ipfixDomainBase ?? 11) + i;
-      await vsctl([
-        '--',
-        'set',
-        'Bridge',
-        bridge,
-        'ipfix=@i',
-        '--',
-        '--id=@i',
-        'create',
-        'IPFIX',
-        `targets="${opts.ipfixTarget}"`,
-        `obs_domain_id=${domain}`,
-        'obs_point_id=1',
-        'sampling=1',
-        'cache_active_timeout=2',
-        'cache_max_flows=1000',
-        'other_config:enable-tunnel-sampling=true',
-      ]);
-    }
     tenants.push({
       vni: t.vni,
       bridge,
@@ -255,6 +258,39 @@ async function build(opts: OvsLabOptions, cleanup: ReturnType<typeof cleanupStac
     appctlCommand: ['ovs-appctl', '-t', vswitchdCtl],
     appctl,
     vsctl,
+    async enableIpfix(target, o = {}) {
+      const m = /^(.*):(\d+)$/.exec(target);
+      if (!m) throw new Error(`IPFIX target ${target}: expected host:port`);
+      const host = m[1].replace(/^\[|\]$/g, '');
+      if (['127.0.0.1', '::1', 'localhost'].includes(host)) {
+        // a template sent to a port nobody listens on is gone for 10 minutes
+        const { stdout } = await nsA.exec('ss', ['-Hnlu', `sport = :${m[2]}`]);
+        if (!stdout.trim())
+          throw new Error(
+            `IPFIX target ${target}: nothing listens there in ${nsA.name}; start the collector first`,
+          );
+      }
+      for (const [i, t] of tenants.entries()) {
+        await vsctl([
+          '--',
+          'set',
+          'Bridge',
+          t.bridge,
+          'ipfix=@i',
+          '--',
+          '--id=@i',
+          'create',
+          'IPFIX',
+          `targets="${target}"`,
+          `obs_domain_id=${(o.domainBase ?? 11) + i}`,
+          'obs_point_id=1',
+          'sampling=1',
+          'cache_active_timeout=2',
+          'cache_max_flows=1000',
+          'other_config:enable-tunnel-sampling=true',
+        ]);
+      }
+    },
     dumpFlows: () => appctl(['dpctl/dump-flows', '-m']),
     async ping(tenant, p = {}) {
       const t = tenants[tenant];
