@@ -4,11 +4,17 @@
  * JSON with the same range and filter.
  */
 import { get, qs } from '../api.ts';
-import { fill, h, icon, ICONS } from '../dom.ts';
+import { type Child, fill, h, icon, ICONS } from '../dom.ts';
 import { dateTime, dimValue, integer, protoName } from '../format.ts';
 import { card, empty, filterBox, grid, type Page, pageHead, select, table } from '../ui.ts';
 
 type Flow = Record<string, unknown>;
+
+/** address:port, and the VM's name from the inventory beside it */
+function endpoint(addr: unknown, port: unknown, name: unknown): Child {
+  const a = `${addr}${Number(port) ? `:${port}` : ''}`;
+  return name ? h('span', null, a, ' ', h('span', { class: 'ep' }, String(name))) : a;
+}
 
 const TCP_FLAGS = 'FSRPAUEC';
 function flags(v: unknown): string {
@@ -19,42 +25,39 @@ function flags(v: unknown): string {
   return s;
 }
 
-const COLUMNS: { name: string; label: string; num?: boolean; admin?: boolean; show: (f: Flow) => string }[] =
-  [
-    { name: 'time_received', label: 'Received', show: (f) => dateTime(String(f.time_received)) },
-    { name: 'tenant', label: 'Tenant', admin: true, show: (f) => dimValue('tenant', String(f.tenant ?? '')) },
-    { name: 'network', label: 'Network', show: (f) => String(f.network || '—') },
-    { name: 'vni', label: 'VNI', num: true, show: (f) => (Number(f.vni) ? String(f.vni) : '—') },
-    {
-      name: 'src_addr',
-      label: 'Source',
-      show: (f) => `${f.src_addr}${Number(f.src_port) ? `:${f.src_port}` : ''}`,
-    },
-    { name: 'src_endpoint', label: 'Src endpoint', show: (f) => String(f.src_endpoint || '') },
-    {
-      name: 'dst_addr',
-      label: 'Destination',
-      show: (f) => `${f.dst_addr}${Number(f.dst_port) ? `:${f.dst_port}` : ''}`,
-    },
-    { name: 'dst_endpoint', label: 'Dst endpoint', show: (f) => String(f.dst_endpoint || '') },
-    { name: 'proto', label: 'Proto', show: (f) => protoName(String(f.proto)) },
-    { name: 'tcp_flags', label: 'Flags', show: (f) => flags(f.tcp_flags) },
-    { name: 'bytes', label: 'Bytes', num: true, show: (f) => integer(Number(f.bytes)) },
-    { name: 'packets', label: 'Packets', num: true, show: (f) => integer(Number(f.packets)) },
-    {
-      name: 'sampling_rate',
-      label: 'Sampling',
-      num: true,
-      show: (f) => (Number(f.sampling_rate) > 1 ? `1:${f.sampling_rate}` : ''),
-    },
-    { name: 'traffic_class', label: 'Class', show: (f) => String(f.traffic_class ?? '') },
-    {
-      name: 'tunnel_src',
-      label: 'VTEPs',
-      show: (f) => (f.tunnel_src ? `${f.tunnel_src} → ${f.tunnel_dst}` : ''),
-    },
-    { name: 'exporter', label: 'Exporter', show: (f) => String(f.exporter ?? '') },
-  ];
+const COLUMNS: { name: string; label: string; num?: boolean; admin?: boolean; show: (f: Flow) => Child }[] = [
+  { name: 'time_received', label: 'Received', show: (f) => dateTime(String(f.time_received)) },
+  { name: 'tenant', label: 'Tenant', admin: true, show: (f) => dimValue('tenant', String(f.tenant ?? '')) },
+  { name: 'network', label: 'Network', show: (f) => String(f.network || '—') },
+  { name: 'vni', label: 'VNI', num: true, show: (f) => (Number(f.vni) ? String(f.vni) : '—') },
+  {
+    name: 'src_addr',
+    label: 'Source',
+    show: (f) => endpoint(f.src_addr, f.src_port, f.src_endpoint),
+  },
+  {
+    name: 'dst_addr',
+    label: 'Destination',
+    show: (f) => endpoint(f.dst_addr, f.dst_port, f.dst_endpoint),
+  },
+  { name: 'proto', label: 'Proto', show: (f) => protoName(String(f.proto)) },
+  { name: 'tcp_flags', label: 'Flags', show: (f) => flags(f.tcp_flags) },
+  { name: 'bytes', label: 'Bytes', num: true, show: (f) => integer(Number(f.bytes)) },
+  { name: 'packets', label: 'Packets', num: true, show: (f) => integer(Number(f.packets)) },
+  {
+    name: 'sampling_rate',
+    label: 'Sampling',
+    num: true,
+    show: (f) => (Number(f.sampling_rate) > 1 ? `1:${f.sampling_rate}` : ''),
+  },
+  { name: 'traffic_class', label: 'Class', show: (f) => String(f.traffic_class ?? '') },
+  {
+    name: 'tunnel_src',
+    label: 'VTEPs',
+    show: (f) => (f.tunnel_src ? `${f.tunnel_src} → ${f.tunnel_dst}` : ''),
+  },
+  { name: 'exporter', label: 'Exporter', show: (f) => String(f.exporter ?? '') },
+];
 
 export const flowsPage: Page = {
   title: 'Flows',

@@ -21,7 +21,7 @@ import { ApiError, post, type SqlResult } from '../api.ts';
 import { colorFor, mountCharts, timeChart } from '../charts.ts';
 import { fill, h, icon, ICONS } from '../dom.ts';
 import { integer, si } from '../format.ts';
-import { empty, type Page, type PageCtx, pageHead, spinner } from '../ui.ts';
+import { empty, legend, type Page, type PageCtx, pageHead, spinner } from '../ui.ts';
 
 const TABLES = ['flows', 'flows_1m', 'flows_5m', 'flows_1h'];
 
@@ -97,13 +97,14 @@ function resultChart(r: SqlResult): HTMLElement | null {
     times.length > 1
       ? (Date.parse(toIso(times[times.length - 1])) - Date.parse(toIso(times[0]))) / 1000
       : 3600;
+  const series = [...lines.entries()].map(([name, values], i) => ({
+    name: name || '(empty)',
+    values,
+    color: colorFor(name, i),
+  }));
   const { el } = timeChart({
     t: times.map(toIso),
-    series: [...lines.entries()].map(([name, values], i) => ({
-      name: name || '(empty)',
-      values,
-      color: colorFor(name, i),
-    })),
+    series,
     stacked: false,
     unit: 'fps',
     format: (v) => {
@@ -112,7 +113,7 @@ function resultChart(r: SqlResult): HTMLElement | null {
     },
     span: Number.isFinite(span) ? span : 3600,
   });
-  return el;
+  return h('div', null, el, legend(series));
 }
 
 function tablesPanel(ctx: PageCtx, insert: (text: string) => void): HTMLElement {
