@@ -81,10 +81,11 @@ async function timeOverview(
       );
       await page.waitForFunction(settled, undefined, { timeout: 60_000 });
       const t = await page.evaluate(() => {
+        // resource entries carry responseEnd (the Node program's types do not know them)
         const series = performance
           .getEntriesByType('resource')
-          .find((e) => e.name.includes('/api/v1/traffic/series')) as
-          | (PerformanceEntry & { responseEnd: number })
+          .find((e) => e.name.includes('/api/v1/traffic/series')) as unknown as
+          | { startTime: number; responseEnd: number }
           | undefined;
         return {
           chart: performance.getEntriesByName('vxflow:first-chart')[0].startTime,
