@@ -5,8 +5,8 @@
  * is the per-flow cost that decides how many flows a core can store.
  *
  * batch_id is the chunk's identity (rowbinary.ts, STORAGE_COLUMNS): the writer draws a new
- * one whenever it starts a chunk (the first row after `rows` went back to 0, as the decode
- * worker's take() does), so every chunk handed to the main thread carries its own id in
+ * one whenever it starts a chunk (the first row after `rows` went back to 0, as
+ * takeOutputBuffer() does), so every chunk handed to the main thread carries its own id in
  * every row, and so does everything built from chunks (batches, spool files). Ids are a
  * random 32-bit prefix per thread (drawn again when the counter wraps) and a 32-bit
  * counter: unique within a thread, and across threads and restarts but for a 2^-32 chance
@@ -22,6 +22,7 @@
  * bigint counters, odd text) takes the canonical helpers, so the output never differs.
  */
 import { getRandomValues } from 'node:crypto';
+import { growOutputBuffer, newOutputBuffer, type OutputBuffer } from '../../common/output-buffer.ts';
 import { COLUMNS, type ColumnKind, type FlowRecord } from '../../protocol/src/schema/columns.ts';
 import { writeIp16 } from '../../protocol/src/schema/ip.ts';
 
@@ -42,20 +43,16 @@ const BATCH_ID_BYTES = 8;
 /** Bytes a row takes at most, apart from its strings' text. */
 export const ROW_FIXED_BYTES = COLUMNS.reduce((n, c) => n + FIXED_SIZE[c.kind], BATCH_ID_BYTES);
 
-/** A growable output buffer that is handed away whole (transferred) when a chunk is done. */
-export interface FlowRowBuffer {
-  buf: Buffer;
-  off: number;
-  /** rows in the current chunk; the RowBinary writer starts a new chunk (new batch id) at 0 */
-  rows: number;
-  /** the current chunk's batch id, high and low 32 bits (RowBinary writer only) */
+/** The outputs' buffer (common/output-buffer.ts) with the RowBinary writer's batch id. */
+export interface FlowRowBuffer extends OutputBuffer {
+  /** the current chunk's batch id, high and low 32 bits */
   batchHi: number;
   batchLo: number;
 }
 
 export function newFlowRowBuffer(capacity: number): FlowRowBuffer {
-  // allocUnsafeSlow: an own ArrayBuffer (not a slice of the shared pool), so it can be transferred
-  return { buf: Buffer.allocUnsafeSlow(capacity), off: 0, rows: 0, batchHi: 0, batchLo: 0 };
+  // a literal, not a spread: one object shape for the generated writer's property loads
+  return { buf: newOutputBuffer(capacity).buf, off: 0, rows: 0, batchHi: 0, batchLo: 0 };
 }
 
 /** [random prefix, counter] of this thread's batch ids */
@@ -81,15 +78,6 @@ export function nextBatchId(out: FlowRowBuffer): void {
 /** The batch id as ClickHouse prints a UInt64 (decimal). */
 export function batchIdText(hi: number, lo: number): string {
   return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
-}
-
-/** Makes room for `need` more bytes (doubling; the written bytes are kept). */
-export function growFlowRowBuffer(out: FlowRowBuffer, need: number): void {
-  let size = out.buf.length * 2;
-  while (size < out.off + need) size *= 2;
-  const next = Buffer.allocUnsafeSlow(size);
-  out.buf.copy(next, 0, 0, out.off);
-  out.buf = next;
 }
 
 function u64Slow(b: Buffer, o: number, v: number | bigint): void {
@@ -218,7 +206,7 @@ function compileRowWriter(): RowWriter {
     'ipCaches',
     `return function writeRow(out, r) {\n${lines.join('\n')}\n};`,
   );
-  return factory(growFlowRowBuffer, ip, writeVarintString, u64Slow, nextBatchId, ipCaches) as RowWriter;
+  return factory(growOutputBuffer, ip, writeVarintString, u64Slow, nextBatchId, ipCaches) as RowWriter;
 }
 
 /** Appends one flow row: the chunk's batch_id, then every canonical column in schema order. */

@@ -1,23 +1,17 @@
 /**
  * One decode worker thread: one decoder (templates for the exporters routed here), plus one
  * per IPFIX-over-TCP session (RFC 7011 scopes templates to the transport session). Each
- * flow gets its sampling rate and tenant here, then is encoded for every configured output,
- * so the main thread only moves bytes.
+ * flow gets its sampling rate and tenant here, then is encoded for every configured output
+ * (the flow pipeline, flow-pipeline.ts), so the main thread only moves bytes. This file is
+ * the thread's side: messages, exporter and sequence accounting, stats.
  */
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FlowDecoder, PacketSummary } from '../../../protocol/src/decode/api.ts';
-import { createDecoder, createSequenceTracker } from '../../../protocol/src/decode/index.ts';
-import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
-import { createEnricher } from '../enrich/enrich.ts';
+import { createSequenceTracker } from '../../../protocol/src/decode/index.ts';
 import { emptyInventory, parseInventory } from '../enrich/inventory.ts';
-import { createSamplingPolicy } from '../enrich/sampling.ts';
-import { writeJsonLine } from '../output/json-line.ts';
-import {
-  type FlowRowBuffer,
-  newFlowRowBuffer,
-  writeFlowRowFast,
-} from '../../../storage/src/flow-rowbinary.ts';
+import type { OutputName } from '../output/registry.ts';
+import { createFlowPipeline, type FlowChunk } from './flow-pipeline.ts';
 import {
   type ExporterDomainStats,
   type FromWorker,
@@ -26,21 +20,12 @@ import {
   type WorkerInit,
   type WorkerStats,
 } from './worker-protocol.ts';
-import { writeProtobufRecord } from '../output/protobuf-record.ts';
 
 const port = parentPort;
 if (!port) throw new Error('decode-worker.ts runs as a worker thread');
 const init = workerData as WorkerInit;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
-const decoderOptions = { ...init.decoder, keepExtra: init.outputs.jsonl };
-const decoder = createDecoder(decoderOptions);
-const sessions = new Map<string, FlowDecoder>();
-const sampling = createSamplingPolicy(init.sampling);
-const initialInventory = parseInventory(init.inventoryText);
-const enricher = createEnricher(initialInventory.ok ? initialInventory.value : emptyInventory());
-
-const rowbinary: FlowRowBuffer | undefined = init.outputs.rowbinary ? newFlowRowBuffer(1 << 20) : undefined;
 /**
  * A part-filled chunk waits this long for more flows before it goes to the main thread:
  * sending one per datagram batch made thousands of tiny messages a second at high rates,
@@ -48,9 +33,36 @@ const rowbinary: FlowRowBuffer | undefined = init.outputs.rowbinary ? newFlowRow
  */
 const CHUNK_LINGER_MS = 20;
 let lingerTimer: NodeJS.Timeout | undefined;
-const jsonl: FlowRowBuffer | undefined = init.outputs.jsonl ? newFlowRowBuffer(1 << 20) : undefined;
-const proto: FlowRowBuffer | undefined = init.outputs.protobuf ? newFlowRowBuffer(1 << 20) : undefined;
-let chunkRows = 0;
+function clearLinger(): void {
+  if (lingerTimer) {
+    clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+  }
+}
+
+/** A chunk's bytes travel transferred, not cloned; the outputs keep their big buffers. */
+function postChunk(chunk: FlowChunk): void {
+  clearLinger();
+  const msg: Extract<FromWorker, { type: 'chunk' }> = { type: 'chunk', rows: chunk.rows, ...chunk.outputs };
+  post(msg, Object.values(chunk.outputs));
+}
+
+const initialInventory = parseInventory(init.inventoryText);
+const pipeline = createFlowPipeline({
+  decoder: init.decoder,
+  sampling: init.sampling,
+  inventory: initialInventory.ok ? initialInventory.value : emptyInventory(),
+  outputs: (Object.keys(init.outputs) as OutputName[]).filter((name) => init.outputs[name]),
+  chunkRows: init.chunkRows,
+  onChunk: postChunk,
+});
+const decoder = pipeline.decoder;
+const sessions = new Map<string, FlowDecoder>();
+
+function sendChunk(): void {
+  clearLinger();
+  pipeline.flush();
+}
 
 const domains = new Map<string, ExporterDomainStats>();
 const sequences = createSequenceTracker({ maxStreams: init.decoder.maxDomains });
@@ -66,7 +78,7 @@ const stats: WorkerStats = {
   lostRecords: 0,
   reordered: 0,
   samplingDefaulted: 0,
-  enrich: enricher.stats,
+  enrich: pipeline.enrichStats,
   tcpSessions: 0,
   tcpSessionsRejected: 0,
   templatesHeld: 0,
@@ -102,41 +114,6 @@ let stateTemplates = -1;
 /** error counts of decoders already gone (closed TCP sessions) */
 const retiredErrors: Record<string, number> = {};
 
-/** An exact-size copy of what the writer holds travels (transferred, not cloned); the big
- *  writer buffer stays here, emptied for the next chunk. */
-function take(out: FlowRowBuffer, transfer: ArrayBuffer[]): ArrayBuffer {
-  const copy = new Uint8Array(new ArrayBuffer(out.off));
-  copy.set(out.buf.subarray(0, out.off));
-  transfer.push(copy.buffer);
-  out.off = 0;
-  out.rows = 0;
-  return copy.buffer;
-}
-
-function sendChunk(): void {
-  if (lingerTimer) {
-    clearTimeout(lingerTimer);
-    lingerTimer = undefined;
-  }
-  if (chunkRows === 0) return;
-  const msg: Extract<FromWorker, { type: 'chunk' }> = { type: 'chunk', rows: chunkRows };
-  const transfer: ArrayBuffer[] = [];
-  if (rowbinary) msg.rowbinary = take(rowbinary, transfer);
-  if (jsonl) msg.jsonl = take(jsonl, transfer);
-  if (proto) msg.protobuf = take(proto, transfer);
-  chunkRows = 0;
-  post(msg, transfer);
-}
-
-function emit(rec: FlowRecord): void {
-  sampling.apply(rec);
-  enricher.enrich(rec);
-  if (rowbinary) writeFlowRowFast(rowbinary, rec);
-  if (jsonl) writeJsonLine(jsonl, rec);
-  if (proto) writeProtobufRecord(proto, rec);
-  if (++chunkRows >= init.chunkRows) sendChunk();
-}
-
 /** keys of the stats domains of each exporter address, so forgetting one is not a scan */
 const domainKeysOf = new Map<string, string[]>();
 /** addresses already reported to the main thread as exporters */
@@ -163,7 +140,7 @@ function account(sum: PacketSummary, exporter: string, receivedMs: number, dec: 
   if (!d) {
     // only a datagram that decodes makes an exporter (or a new domain of one); the rest is
     // counted by the decoder under its error kind
-    if (!isFlowDatagram(sum) || domains.size >= decoderOptions.maxDomains) return;
+    if (!isFlowDatagram(sum) || domains.size >= init.decoder.maxDomains) return;
     d = {
       exporter,
       version: sum.version,
@@ -251,7 +228,7 @@ function decoderFor(session: string): FlowDecoder | undefined {
       stats.tcpSessionsRejected++;
       return undefined;
     }
-    dec = createDecoder(decoderOptions);
+    dec = pipeline.newDecoder();
     sessions.set(session, dec);
   }
   return dec;
@@ -272,7 +249,7 @@ function sendStats(): void {
   stats.errors = errors;
   stats.heldExpired = heldExpired + (retiredErrors['held-expired'] ?? 0);
   stats.templateMisses = misses + (retiredErrors['template-missing'] ?? 0);
-  stats.samplingDefaulted = sampling.defaulted;
+  stats.samplingDefaulted = pipeline.sampling.defaulted;
   stats.tcpSessions = sessions.size;
   stats.cpuUs = threadCpuUs();
   const rates = decoder.samplingRates();
@@ -306,16 +283,16 @@ port.on('message', (m: ToWorker) => {
         const receivedMs = m.index[at + 2];
         const exporter = m.exporters[m.index[at + 3]];
         if (!dec) continue;
-        const sum = dec.decode(bytes.subarray(off, off + len), exporter, receivedMs, emit);
+        const sum = pipeline.decode(bytes.subarray(off, off + len), exporter, receivedMs, dec);
         account(sum, exporter, receivedMs, dec);
       }
-      if (chunkRows > 0 && !lingerTimer) lingerTimer = setTimeout(sendChunk, CHUNK_LINGER_MS);
+      if (pipeline.pendingRows > 0 && !lingerTimer) lingerTimer = setTimeout(sendChunk, CHUNK_LINGER_MS);
       post({ type: 'done', datagrams: n });
       break;
     }
     case 'inventory': {
       const inv = parseInventory(m.text);
-      if (inv.ok) enricher.setInventory(inv.value);
+      if (inv.ok) pipeline.setInventory(inv.value);
       break;
     }
     case 'session-closed': {

@@ -13,7 +13,13 @@
  */
 import { COLUMNS, type ColumnKind, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
 import { macToString, toJsonLine } from '../../../protocol/src/schema/json.ts';
-import { type FlowRowBuffer, growFlowRowBuffer } from '../../../storage/src/flow-rowbinary.ts';
+import { OUTPUT_BUFFER_BYTES, type OutputDriver } from './output.ts';
+import {
+  growOutputBuffer,
+  newOutputBuffer,
+  type OutputBuffer,
+  takeOutputBuffer,
+} from '../../../common/output-buffer.ts';
 
 /** Years 1970..9999: what toISOString writes as YYYY-MM-DDTHH:MM:SS.mmmZ. */
 const MAX_PLAIN_ISO_MS = 253_402_300_799_999;
@@ -148,7 +154,7 @@ function isoWriter(): (b: Buffer, o: number, ms: number) => number {
   };
 }
 
-type LineWriter = (out: FlowRowBuffer, rec: FlowRecord) => void;
+type LineWriter = (out: OutputBuffer, rec: FlowRecord) => void;
 
 function compile(): LineWriter {
   const isoNames = COLUMNS.filter((c) => c.kind === 'datetime').map((c) => c.name);
@@ -198,10 +204,10 @@ function compile(): LineWriter {
     '  out.rows++;',
     '};',
   ].join('\n');
-  const slow = (out: FlowRowBuffer, r: FlowRecord) => {
+  const slow = (out: OutputBuffer, r: FlowRecord) => {
     const line = `${toJsonLine(r)}\n`;
     const need = Buffer.byteLength(line);
-    if (out.off + need > out.buf.length) growFlowRowBuffer(out, need);
+    if (out.off + need > out.buf.length) growOutputBuffer(out, need);
     out.off += out.buf.write(line, out.off, 'utf8');
     out.rows++;
   };
@@ -209,7 +215,7 @@ function compile(): LineWriter {
   const factory = new Function(...names, src);
   return factory(
     slow,
-    growFlowRowBuffer,
+    growOutputBuffer,
     ascii,
     num,
     u64,
@@ -221,3 +227,13 @@ function compile(): LineWriter {
 
 /** Appends one flow as a JSON line with its newline: the bytes of toJsonLine(rec) + '\n'. */
 export const writeJsonLine: LineWriter = compile();
+
+/** The JSON-lines file output (output.ts); it keeps the non-canonical fields. */
+export const jsonlOutput: OutputDriver = {
+  name: 'jsonl',
+  keepExtra: true,
+  create() {
+    const out = newOutputBuffer(OUTPUT_BUFFER_BYTES);
+    return { write: (rec) => writeJsonLine(out, rec), take: () => takeOutputBuffer(out) };
+  },
+};

@@ -16,10 +16,13 @@
 import { COLUMNS, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
 import { writeIp16 } from '../../../protocol/src/schema/ip.ts';
 import {
-  type FlowRowBuffer,
-  growFlowRowBuffer,
-  writeVarintString as text,
-} from '../../../storage/src/flow-rowbinary.ts';
+  growOutputBuffer,
+  newOutputBuffer,
+  type OutputBuffer,
+  takeOutputBuffer,
+} from '../../../common/output-buffer.ts';
+import { writeVarintString as text } from '../../../storage/src/flow-rowbinary.ts';
+import { OUTPUT_BUFFER_BYTES, type OutputDriver } from './output.ts';
 
 const TWO28 = 268435456;
 
@@ -184,9 +187,9 @@ const { write: writeMessage, bound: messageBound } = compile();
 let prefixGuess = 1;
 
 /** Appends one length-delimited FlowMessage. */
-export function writeProtobufRecord(out: FlowRowBuffer, rec: FlowRecord): void {
+export function writeProtobufRecord(out: OutputBuffer, rec: FlowRecord): void {
   const need = messageBound(rec);
-  if (out.off + need > out.buf.length) growFlowRowBuffer(out, need);
+  if (out.off + need > out.buf.length) growOutputBuffer(out, need);
   const b = out.buf;
   const start = out.off + prefixGuess;
   const len = writeMessage(b, start, rec) - start;
@@ -199,3 +202,13 @@ export function writeProtobufRecord(out: FlowRowBuffer, rec: FlowRecord): void {
   out.off = end + len;
   out.rows++;
 }
+
+/** The protobuf file output (output.ts): length-delimited FlowMessages. */
+export const protobufOutput: OutputDriver = {
+  name: 'protobuf',
+  keepExtra: false,
+  create() {
+    const out = newOutputBuffer(OUTPUT_BUFFER_BYTES);
+    return { write: (rec) => writeProtobufRecord(out, rec), take: () => takeOutputBuffer(out) };
+  },
+};

@@ -1,0 +1,13 @@
+/** Every output driver by name (output.ts): the decode worker builds the ones configured. */
+import { jsonlOutput } from './json-line.ts';
+import type { OutputDriver } from './output.ts';
+import { protobufOutput } from './protobuf-record.ts';
+import { rowbinaryOutput } from './rowbinary.ts';
+
+export const OUTPUT_DRIVERS = {
+  rowbinary: rowbinaryOutput,
+  jsonl: jsonlOutput,
+  protobuf: protobufOutput,
+} as const satisfies Record<string, OutputDriver>;
+
+export type OutputName = keyof typeof OUTPUT_DRIVERS;
