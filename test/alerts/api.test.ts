@@ -39,7 +39,7 @@ afterAll(async () => {
 
 async function call(
   token: string,
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   url: string,
   body?: unknown,
   on = app,
@@ -91,9 +91,8 @@ describe('rules belong to their tenant', () => {
       ['GET', u, undefined],
       ['PUT', u, spec()],
       ['DELETE', u, undefined],
-      ['POST', `${u}/enable`, undefined],
-      ['POST', `${u}/disable`, undefined],
-      ['POST', `${u}/test`, {}],
+      ['PATCH', u, { enabled: false }],
+      ['POST', '/api/v1/alerts/test', { ruleId: globexRule }],
       ['POST', `${u}/send-test`, undefined],
     ] as const)
       expect((await call(acme, m, url, body)).status, `${m} ${url}`).toBe(404);
@@ -149,6 +148,23 @@ describe('rules belong to their tenant', () => {
       time: new Date((T0 + 3600) * 1000).toISOString(),
     });
     expect(g.json.summary).toMatch(/^would have fired at /);
+    // a saved rule by id, disabled and enabled again
+    const saved = await call(admin, 'POST', '/api/v1/alerts/rules', body.rule);
+    const byId = await call(admin, 'POST', '/api/v1/alerts/test', {
+      ruleId: saved.json.id,
+      start: body.start,
+      end: body.end,
+    });
+    expect(byId.json.events).toEqual(g.json.events);
+    expect(
+      (await call(admin, 'PATCH', `/api/v1/alerts/rules/${saved.json.id}`, { enabled: false })).json.enabled,
+    ).toBe(false);
+    expect(
+      (await call(admin, 'PATCH', `/api/v1/alerts/rules/${saved.json.id}`, { enabled: true })).json.enabled,
+    ).toBe(true);
+    expect(
+      (await call(admin, 'POST', '/api/v1/alerts/test', { ...body, ruleId: saved.json.id })).status,
+    ).toBe(400);
     expect(
       (await call(acme, 'POST', '/api/v1/alerts/test', { ...body, rule: { ...body.rule, tenant: 'globex' } }))
         .status,
@@ -219,7 +235,8 @@ describe('rules belong to their tenant', () => {
     for (const body of acmeSaw) {
       expect(body).not.toContain('globex');
       // a 404 repeats the id acme itself asked for; nothing else may name globex's rule
-      if (body !== JSON.stringify({ error: `no alert rule ${globexRule}` })) expect(body).not.toContain(globexRule);
+      if (body !== JSON.stringify({ error: `no alert rule ${globexRule}` }))
+        expect(body).not.toContain(globexRule);
     }
   });
 });

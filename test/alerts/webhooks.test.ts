@@ -39,7 +39,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function api(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) {
+async function api(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown) {
   const res = await app.inject({
     method,
     url,
@@ -150,7 +150,7 @@ describe('threshold rule end to end', () => {
     }
     const hist = await api('GET', `/api/v1/alerts/history?rule=${rule.id}`);
     expect(hist.json.events.map((e: { kind: string }) => e.kind).sort()).toEqual(['firing', 'resolved']);
-    await api('POST', `/api/v1/alerts/rules/${rule.id}/disable`);
+    await api('PATCH', `/api/v1/alerts/rules/${rule.id}`, { enabled: false });
     await ev.stop();
   });
 });
@@ -193,7 +193,7 @@ describe('delivery', () => {
     for (const r of rx.received) expect(validSignature(rule.secret, r)).toBe(true);
     // backoff: the tries are apart (base 200 ms, doubled, ±50 %; next try at a whole second)
     expect(rx.received[2].at - rx.received[0].at).toBeGreaterThanOrEqual(300);
-    await api('POST', `/api/v1/alerts/rules/${rule.id}/disable`);
+    await api('PATCH', `/api/v1/alerts/rules/${rule.id}`, { enabled: false });
     await ev.stop();
   });
 });
@@ -238,7 +238,7 @@ describe('restarts and replicas', () => {
       log.map((d: { kind: string; log: { owner: string }[] }) => [d.kind, d.log[0].owner]),
     );
     expect(owners).toEqual({ firing: 'dash-before', resolved: 'dash-after' });
-    await api('POST', `/api/v1/alerts/rules/${rule.id}/disable`);
+    await api('PATCH', `/api/v1/alerts/rules/${rule.id}`, { enabled: false });
     await b.stop();
   });
 
@@ -283,7 +283,7 @@ describe('restarts and replicas', () => {
     await sleep(7000); // the dead dashboard's request times out now: it must not overwrite the outcome
     const [after] = (await api('GET', `/api/v1/alerts/deliveries?rule=${rule.id}`)).json.deliveries;
     expect(after).toMatchObject({ status: 'delivered', attempts: 2 });
-    await api('POST', `/api/v1/alerts/rules/${rule.id}/disable`);
+    await api('PATCH', `/api/v1/alerts/rules/${rule.id}`, { enabled: false });
   });
 
   it('two dashboards on one ClickHouse fire once and resolve once', async () => {
@@ -315,6 +315,6 @@ describe('restarts and replicas', () => {
     expect(ofKind(rx, 'firing', rule.id)).toHaveLength(1);
     expect(ofKind(rx, 'resolved', rule.id)).toHaveLength(1);
     expect(rx.received).toHaveLength(2);
-    await api('POST', `/api/v1/alerts/rules/${rule.id}/disable`);
+    await api('PATCH', `/api/v1/alerts/rules/${rule.id}`, { enabled: false });
   });
 });

@@ -269,29 +269,26 @@ export function alertRoutes(app: App, ctx: RouteContext): void {
     },
   );
 
-  for (const [path, enabled] of [
-    ['enable', true],
-    ['disable', false],
-  ] as const) {
-    app.post(
-      `/api/v1/alerts/rules/:id/${path}`,
-      {
-        schema: {
-          tags: ['alerts'],
-          summary: `${path} a rule`,
-          params: IdParams,
-          response: { 200: RuleView, ...errors(401, 404, 429) },
-        },
+  app.patch(
+    '/api/v1/alerts/rules/:id',
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: 'enable or disable a rule',
+        params: IdParams,
+        body: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
+        response: { 200: RuleView, ...errors(400, 401, 404, 429) },
       },
-      async (req) => {
-        const old = await visibleRule(req, req.params.id);
-        const saved =
-          old.enabled === enabled ? old : await store.saveRule({ ...old, enabled }, identityOf(req).tokenId);
-        ctx.audit(req, act(`alert.rule.${path}`), saved.id, 200);
-        return view(saved);
-      },
-    );
-  }
+    },
+    async (req) => {
+      const old = await visibleRule(req, req.params.id);
+      const { enabled } = req.body;
+      const saved =
+        old.enabled === enabled ? old : await store.saveRule({ ...old, enabled }, identityOf(req).tokenId);
+      ctx.audit(req, act(enabled ? 'alert.rule.enable' : 'alert.rule.disable'), saved.id, 200);
+      return view(saved);
+    },
+  );
 
   app.delete(
     '/api/v1/alerts/rules/:id',
@@ -311,42 +308,32 @@ export function alertRoutes(app: App, ctx: RouteContext): void {
     },
   );
 
-  const RangeQuery = Type.Object(
-    { start: Type.Optional(TimeParam), end: Type.Optional(TimeParam) },
-    { additionalProperties: false },
-  );
-
-  app.post(
-    '/api/v1/alerts/rules/:id/test',
-    {
-      schema: {
-        tags: ['alerts'],
-        summary:
-          'evaluate a saved rule over a past range (default: the last hour): "would have fired at …"; nothing is stored or sent',
-        params: IdParams,
-        body: Type.Optional(RangeQuery),
-        response: { 200: Simulation, ...errors(400, 401, 404, 429) },
-      },
-    },
-    async (req) => runSimulation(await visibleRule(req, req.params.id), req.body ?? {}),
-  );
-
   app.post(
     '/api/v1/alerts/test',
     {
       schema: {
         tags: ['alerts'],
-        summary: 'evaluate an unsaved rule over a past range (default: the last hour)',
+        summary:
+          'evaluate a saved rule (ruleId) or an unsaved one (rule) over a past range, by default the last hour: "would have fired at …"; nothing is stored or sent',
         body: Type.Object(
-          { rule: RuleSpec, start: Type.Optional(TimeParam), end: Type.Optional(TimeParam) },
+          {
+            ruleId: Type.Optional(Type.String({ maxLength: 64 })),
+            rule: Type.Optional(RuleSpec),
+            start: Type.Optional(TimeParam),
+            end: Type.Optional(TimeParam),
+          },
           { additionalProperties: false },
         ),
-        response: { 200: Simulation, ...errors(400, 401, 403, 429) },
+        response: { 200: Simulation, ...errors(400, 401, 403, 404, 429) },
       },
     },
     async (req) => {
+      const { ruleId, rule: given, start, end } = req.body;
+      const range = { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) };
+      if ((ruleId === undefined) === (given === undefined)) throw badRequest('give either ruleId or rule');
+      if (ruleId !== undefined) return runSimulation(await visibleRule(req, ruleId), range);
       const who = identityOf(req);
-      const spec = { ...req.body.rule, targets: [] };
+      const spec = { ...(given as RuleSpec), targets: [] };
       let tenant: string | null = spec.tenant ?? null;
       if (who.role === 'tenant') {
         if (spec.tenant !== undefined && spec.tenant !== who.tenant)
@@ -365,7 +352,7 @@ export function alertRoutes(app: App, ctx: RouteContext): void {
         updated: now,
         version: 0,
       };
-      return runSimulation(rule, req.body);
+      return runSimulation(rule, range);
     },
   );
 
