@@ -4,12 +4,13 @@
  * createDashboard() knows nothing of the command line; `vxflow dashboard` and the demo
  * both use it. stop() lets in-flight requests finish, then closes ClickHouse.
  */
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
 import type { ClickHouseConfig } from '../../storage/src/config.ts';
 import { migrate } from '../../storage/src/migrations.ts';
+import { createEvaluator } from './alerts/engine.ts';
 import app from './app.ts';
 import { createTokenStore } from './auth/tokens.ts';
 import type { DashboardConfig } from './config.ts';
@@ -53,6 +54,8 @@ export async function buildDashboardApp(
         // response compression fails for a readonly user on 18.16 (DESIGN.md)
         compression: { request: false, response: false },
         request_timeout: (deps.config.sqlLimits.maxExecutionTime + 5) * 1000,
+        // a user's bad query is answered as a 4xx; the client's own error log would only repeat it on stderr
+        log: { level: ClickHouseLogLevel.OFF },
       }),
   };
   const fastify = Fastify({
@@ -81,11 +84,17 @@ export async function createDashboard(
     const fastify = await buildDashboardApp({ ch, config: config.dashboard }, { logger: deps.log });
     const address = await fastify.listen({ host, port });
     const url = config.dashboard.publicUrl || address.replace('0.0.0.0', '127.0.0.1');
+    // alert rules are evaluated in the dashboard; of several dashboards one acts (a lease)
+    const alerts = config.dashboard.alerts.evaluate
+      ? createEvaluator({ ch, config: config.dashboard, log: deps.log, publicUrl: () => url })
+      : null;
+    alerts?.start();
     return {
       url,
       app: fastify,
       ch,
       async stop() {
+        await alerts?.stop();
         await fastify.close();
         await ch.close();
       },

@@ -78,8 +78,13 @@ export function flowsSelect(ch: ClickHouse, scope: Scope, req: FlowsRequest, tok
     ...(filter.sql !== '1' ? [`(${filter.sql})`] : []),
   ].join(' AND ');
   const cols = COLUMNS.map((c) => `${jsonExpr(c)} AS ${c.name === 'time_received' ? '_t' : `c_${c.name}`}`);
-  const query = (limit: number) =>
-    `SELECT ${cols.join(', ')} FROM ${ch.database}.flows WHERE ${where} ORDER BY ${ORDER} LIMIT ${skip}, ${limit}`;
+  /** the page's rows, optionally only from `since` on (Unix seconds): the same rows when the page lies after it */
+  const query = (limit: number, since?: number) =>
+    `SELECT ${cols.join(', ')} FROM ${ch.database}.flows WHERE ${where}${since !== undefined ? ` AND time_received >= toDateTime(${since})` : ''} ORDER BY ${ORDER} LIMIT ${skip}, ${limit}`;
+  /** the times of the newest `n` rows from `since` on: cheap (one column sorted) */
+  const times = (n: number, since: number) =>
+    `SELECT toUInt32(time_received) AS t FROM ${ch.database}.flows WHERE ${where} AND time_received >= toDateTime(${since}) ORDER BY time_received DESC LIMIT ${n}`;
+  const upper = at ?? range.end - 1;
   const toJson = (r: Record<string, unknown>) => {
     const o: Record<string, unknown> = {};
     for (const c of COLUMNS) o[c.name] = jsonValue(c, r[c.name === 'time_received' ? '_t' : `c_${c.name}`]);
@@ -102,8 +107,11 @@ export function flowsSelect(ch: ClickHouse, scope: Scope, req: FlowsRequest, tok
       k,
     });
   };
-  return { query, toJson, next };
+  return { query, times, toJson, next, range, upper, skip };
 }
+
+/** The first window searched back from the newest second; it grows ×8 until the page fills. */
+const FIRST_WINDOW_S = 3600;
 
 export async function searchFlows(
   ch: ClickHouse,
@@ -112,7 +120,22 @@ export async function searchFlows(
   tokenId: string,
 ): Promise<{ flows: Record<string, unknown>[]; next: string | null }> {
   const q = flowsSelect(ch, scope, req, tokenId);
-  const rows = await ch.query<Record<string, unknown>>(q.query(req.limit + 1));
+  // Sorting every matching row of a long range on all its columns is what made a search of
+  // the newest 100 slow (seconds at 10 M rows). Instead: find, newest window first, the
+  // oldest second the page reaches, sorting only the time; then read whole rows from that
+  // second on, which gives exactly the rows the whole sort would have given.
+  const want = q.skip + req.limit + 1;
+  let since = q.range.start;
+  for (let w = FIRST_WINDOW_S; ; w *= 8) {
+    const from = Math.max(q.range.start, q.upper - w + 1);
+    const t = await ch.query<{ t: number }>(q.times(want, from));
+    if (t.length >= want) {
+      since = Number(t[t.length - 1].t);
+      break;
+    }
+    if (from === q.range.start) break;
+  }
+  const rows = await ch.query<Record<string, unknown>>(q.query(req.limit + 1, since));
   const more = rows.length > req.limit;
   const page = rows.slice(0, req.limit);
   return { flows: page.map(q.toJson), next: q.next(page, more) };

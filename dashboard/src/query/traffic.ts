@@ -278,9 +278,13 @@ export async function topN(ch: ClickHouse, scope: Scope, req: TopRequest): Promi
   const where = whereClause(scope, source, req.range, filter.sql);
   const cols = dimensionColumns(req.dimensions);
   const m = measure(req.unit, source);
+  const totalSource = chooseSource(req.range, filter.columns, span);
   const [rows, [all]] = await Promise.all([
     topKeys(ch, cols, table, where, m, req.limit),
-    ch.query<{ v: string }>(`SELECT ${m} AS v FROM ${table} WHERE ${where}`),
+    // the whole needs only the filter's columns: often a rollup answers it where the keys need the raw table
+    ch.query<{ v: string }>(
+      `SELECT ${measure(req.unit, totalSource)} AS v FROM ${ch.database}.${totalSource.table} WHERE ${whereClause(scope, totalSource, req.range, filter.sql)}`,
+    ),
   ]);
   const total = Number(all?.v ?? 0);
   const k = scale(req.unit);

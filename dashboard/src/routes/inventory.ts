@@ -156,7 +156,17 @@ export function inventoryRoutes(app: App, ctx: RouteContext): void {
       schema: {
         tags: ['inventory'],
         summary: 'import the YAML inventory file (admins): it becomes the newest version',
-        body: Type.Object({ yaml: Type.String({ maxLength: 16 << 20 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            yaml: Type.String({ maxLength: 16 << 20 }),
+            version: Type.Optional(
+              Type.Union([Type.Null(), Type.Integer({ minimum: 1 })], {
+                description: 'when given, the version you read: a save on top of a newer one is a 409',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({ version: Type.Number(), tenants: Type.Integer() }),
           ...errors(400, 401, 403, 429),
@@ -166,7 +176,7 @@ export function inventoryRoutes(app: App, ctx: RouteContext): void {
     async (req) => {
       const checked = checkInventoryYaml(req.body.yaml);
       if (!checked.ok) throw badRequest(`inventory: ${checked.reason}`);
-      return save(req, checked.value, undefined);
+      return save(req, checked.value, req.body.version);
     },
   );
 
