@@ -3,19 +3,21 @@
  * decode workers (decode, sampling, tenant enrichment, encoding) → outputs (ClickHouse in
  * batches with an on-disk spool; JSON lines and protobuf files) → metrics and logs.
  *
- * createCollector() validates and builds; start() opens everything; stop() stops
- * receiving, flushes every queue (to ClickHouse, else to the spool), saves the templates
- * and closes. Nothing on the receive path waits on ClickHouse or disk.
+ * collector/ owns receiving, decoding (in worker threads running ingest/flow-pipeline.ts),
+ * enrichment, the outputs (output/) and the ClickHouse sink with its spool (sink/).
+ *
+ * createCollector(deps, options) validates (plan.ts) and builds; start() opens everything,
+ * one named step after another; stop() stops receiving, flushes every queue (to
+ * ClickHouse, else to the spool), saves the templates and closes. Nothing on the receive
+ * path waits on ClickHouse or disk.
  */
 import type { RemoteInfo } from 'node:dgram';
-import { readFileSync, statSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { availableParallelism, networkInterfaces } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { UserError } from '../../common/errors.ts';
-import { type ClickHouse, connectClickHouse, parseClickHouseUrl } from '../../storage/src/clickhouse.ts';
+import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
 import type { ClickHouseConfig } from '../../storage/src/config.ts';
 import { checkStored, insertQueryId } from '../../storage/src/flow-batches.ts';
 import { FlowRowsFormatError } from '../../storage/src/flow-rowbinary.ts';
@@ -29,15 +31,15 @@ import { type InventoryWatcher, loadInventoryFile, watchInventory } from './enri
 import { openStatusServer, type StatusServer } from './http-server.ts';
 import { createExporterTable, type EvictionReason } from './ingest/exporter-table.ts';
 import { readUdpDrops } from './ingest/kernel-drops.ts';
-import { canonicalPeer, type ListenAddress, parseListenUrl } from './ingest/listen-url.ts';
+import { canonicalPeer } from './ingest/listen-url.ts';
 import { openTcpListener, type TcpListener } from './ingest/tcp-listener.ts';
 import { openUdpListener, type UdpListener } from './ingest/udp-listener.ts';
 import { createWorkerPool, type WorkerPool } from './ingest/worker-pool.ts';
-import type { ExporterDomainStats, FromWorker, WorkerInit, WorkerStats } from './ingest/worker-protocol.ts';
+import type { ExporterDomainStats, FromWorker, WorkerStats } from './ingest/worker-protocol.ts';
 import { createLogSampler } from './log-sampler.ts';
 import { createCollectorMetrics, createDeltas } from './metrics.ts';
 import { createNetworkSet } from './net/prefix-trie.ts';
-import { parseCidr } from './net/ip.ts';
+import { listenError, plan, within, workerInit } from './plan.ts';
 import { type FileOutput, openFileOutput } from './output/file-output.ts';
 import { createClickHouseSink, type Sink } from './sink/clickhouse-sink.ts';
 import { EXPORTERS_INSERT_COLUMNS, encodeExporterRows } from './sink/exporters-table.ts';
@@ -66,113 +68,6 @@ export interface Collector {
   readonly clickhouse: ClickHouse | undefined;
   /** validates what can be checked without side effects (`vxflow collector --check`) */
   check(): void;
-}
-
-interface Plan {
-  listen: ListenAddress[];
-  outputs: { kind: 'jsonl' | 'protobuf'; path: string }[];
-  clickhouse: boolean;
-  workers: number;
-}
-
-/** A bind failure as one line naming the address and the flag that sets it. */
-function listenError(what: string, err: unknown, flag: string): never {
-  const code = (err as NodeJS.ErrnoException).code;
-  const why: Record<string, string> = {
-    EADDRINUSE: 'the port is in use (another collector?)',
-    EADDRNOTAVAIL: 'the address is not on this host',
-    EACCES: 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
-    ENOTFOUND: 'the host name does not resolve',
-    EAI_AGAIN: 'the host name does not resolve',
-  };
-  throw new UserError(
-    `${what}: ${(code && why[code]) ?? (err as Error).message}${code ? ` (${code})` : ''}`,
-    `pick another with ${flag}`,
-  );
-}
-
-/** Waits for `p` at most `ms`; true when it settled in time (a rejection counts as settled). */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([
-      p.then(
-        () => true,
-        () => true,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Whether this host can bind `host`: a wildcard, loopback (all of 127.0.0.0/8 binds on
- * Linux), an interface address, or anything when net.ipv4.ip_nonlocal_bind is set.
- */
-function isLocalAddress(host: string): boolean {
-  if (host === '0.0.0.0' || host === '::' || host === '::1' || host.startsWith('127.')) return true;
-  const bare = host.toLowerCase().replace(/%.*$/, '');
-  for (const list of Object.values(networkInterfaces()))
-    for (const a of list ?? []) if (a.address.toLowerCase() === bare) return true;
-  try {
-    return readFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', 'utf8').trim() === '1';
-  } catch {
-    return isIP(host) === 0;
-  }
-}
-
-/** Checks what spans fields and names the field at fault. */
-function plan(cfg: CollectorConfig, clickhouse: ClickHouseConfig | null): Plan {
-  const listen: ListenAddress[] = [];
-  for (const url of cfg.listen) {
-    const p = parseListenUrl(url);
-    if (!p.ok) throw new UserError(`collector.listen: ${p.reason}`);
-    listen.push(p.value);
-  }
-  if (listen.length === 0) throw new UserError('collector.listen: at least one listen address is needed');
-  for (const a of listen)
-    if (!isLocalAddress(a.host))
-      throw new UserError(
-        `collector.listen: ${a.host} is not an address of this host`,
-        'listen on one of its addresses, or on 0.0.0.0 / [::] for all of them',
-      );
-  const hostPort = /^\[?([^\]]*?)\]?:(\d+)$/.exec(cfg.metricsListen);
-  if (cfg.metricsListen !== '' && (!hostPort || Number(hostPort[2]) > 65535))
-    throw new UserError(`collector.metricsListen: ${cfg.metricsListen} is not HOST:PORT (port 0-65535)`);
-  for (const c of cfg.allowExporters)
-    if (!parseCidr(c)) throw new UserError(`collector.allowExporters: ${c} is not an address or network`);
-  for (const o of cfg.sampling.overrides)
-    if (!parseCidr(o.exporter))
-      throw new UserError(
-        `collector.sampling.overrides: exporter ${o.exporter} is not an address or network`,
-      );
-  const outputs: Plan['outputs'] = [];
-  let wantsClickhouse = false;
-  for (const o of cfg.outputs) {
-    if (o === 'clickhouse') wantsClickhouse = true;
-    else {
-      const colon = o.indexOf(':');
-      outputs.push({ kind: o.slice(0, colon) as 'jsonl' | 'protobuf', path: o.slice(colon + 1) });
-    }
-  }
-  if (wantsClickhouse && !clickhouse)
-    throw new UserError(
-      "collector.outputs: 'clickhouse' is listed but ClickHouse is disabled (--no-clickhouse)",
-    );
-  const useClickhouse = wantsClickhouse && clickhouse !== null;
-  // a URL that cannot work is refused now, not retried for ever while batches spool
-  if (useClickhouse && clickhouse.url) parseClickHouseUrl(clickhouse.url);
-  if (!useClickhouse && outputs.length === 0)
-    throw new UserError(
-      'collector.outputs: no output left (add jsonl:PATH or protobuf:PATH, or enable ClickHouse)',
-    );
-  const workers = cfg.workers > 0 ? cfg.workers : Math.max(1, availableParallelism());
-  return { listen, outputs, clickhouse: useClickhouse, workers };
 }
 
 export function createCollector(deps: { log: Logger }, opts: CollectorOptions): Collector {
@@ -474,6 +369,222 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     timers.push(t);
   }
 
+  /** The tenant inventory file, when one is configured (a bad one stops the start). */
+  function loadInventory(): void {
+    if (!opts.inventoryFile) return;
+    try {
+      let warnings: string[];
+      ({ inv: inventory, text: inventoryText, warnings } = loadInventoryFile(opts.inventoryFile));
+      for (const w of warnings) log.warn({ file: opts.inventoryFile }, `inventory: ${w}`);
+    } catch (err) {
+      throw new UserError((err as Error).message);
+    }
+    log.info(
+      { file: opts.inventoryFile, tenants: inventory.tenants, subnets: inventory.subnets },
+      'inventory loaded',
+    );
+  }
+
+  /** The JSON-lines and protobuf files. */
+  function openFileOutputs(): void {
+    for (const o of p.outputs) fileOutputs.push(openFileOutput(o.kind, o.path, cfg.outputMaxBufferedBytes));
+  }
+
+  /** The decode workers, each running the flow pipeline (ingest/flow-pipeline.ts). */
+  async function startWorkers(): Promise<WorkerPool> {
+    const init = workerInit(cfg, p, inventoryText, abandon);
+    const started = createWorkerPool({
+      count: p.workers,
+      init,
+      queueLimit: cfg.workerQueueDatagrams,
+      onMessage: onWorkerMessage,
+      onDrop: (n, reason) => {
+        metrics.dropped.inc({ stage: reason }, n);
+        if (sample(`drop-${reason}`).log)
+          log.warn(
+            { stage: reason },
+            reason === 'decode'
+              ? 'decode workers are behind: dropping datagrams (counted in dropped_total)'
+              : 'one exporter holds half of a busy decode queue: dropping its datagrams so the others keep their room (counted in dropped_total)',
+          );
+      },
+      onError: (w, err) =>
+        log.error({ worker: w, err: err.message, stack: err.stack }, 'decode worker failed'),
+    });
+    pool = started; // before ready(): a stop() meanwhile must close the workers
+    await started.ready();
+    return started;
+  }
+
+  /** The templates the last run saved, given back to the workers that held them. */
+  function restoreTemplates(pool: WorkerPool): void {
+    const saved = loadDecoderStates(templatesFile, pool.size);
+    if (saved.ok) {
+      for (let w = 0; w < pool.size; w++)
+        for (const state of saved.perWorker[w]) pool.post(w, { type: 'import-state', state });
+      log.info({ file: templatesFile }, 'templates restored from the last run');
+    } else log.info({ file: templatesFile, reason: saved.reason }, 'no templates restored');
+  }
+
+  /** Inventory file edits reach the workers (and ClickHouse, through the inventory sync). */
+  function watchInventoryFile(): void {
+    if (!opts.inventoryFile) return;
+    watcher = watchInventory({
+      file: opts.inventoryFile,
+      checkMs: cfg.inventoryCheckMs,
+      log,
+      onChange: (inv, text) => {
+        inventory = inv;
+        inventoryText = text;
+        pool?.broadcast({ type: 'inventory', text });
+        if (opts.inventoryFile) void inventorySync?.fileChanged(text, opts.inventoryFile);
+      },
+    });
+  }
+
+  /** The spool, the ClickHouse connection (or the wait for it), and the sink that inserts batches. */
+  async function startClickHouse(): Promise<void> {
+    if (!p.clickhouse) return;
+    const spool = openSpool(join(cfg.stateDir, 'spool'), cfg.spoolMaxBytes);
+    if (spool.batches > 0)
+      log.info({ batches: spool.batches, rows: spool.rows }, 'spool holds batches from the last run');
+    const up = await connect();
+    if (!up)
+      log.warn(
+        { url: opts.clickhouse?.url || '(embedded)' },
+        'ClickHouse is unreachable: spooling batches until it answers',
+      );
+    sink = createClickHouseSink(
+      {
+        columns: FLOW_INSERT_COLUMNS,
+        legacyColumns: FLOW_SCHEMA_COLUMNS,
+        insert: async (parts, _rows, columns) => {
+          if (!ch) throw new Error('not connected');
+          // rows with batch ids get a query_id from the first one: the stored check can
+          // see the attempt while it runs, and ClickHouse refuses a second one meanwhile
+          const queryId = columns === FLOW_INSERT_COLUMNS ? insertQueryId(parts) : undefined;
+          await ch.insertRowBinary(flowsTable(), columns, Readable.from(parts), { queryId });
+        },
+        check: async (parts, rows, columns) => {
+          if (!ch) throw new Error('not connected');
+          if (columns !== FLOW_INSERT_COLUMNS) return undefined;
+          try {
+            return await checkStored(ch, flowsTable(), parts);
+          } catch (err) {
+            if (!(err instanceof FlowRowsFormatError)) throw err;
+            log.error({ rows, err: err.message }, 'batch rows cannot be read back: inserted unchecked');
+            return undefined;
+          }
+        },
+        probe: connect,
+        spool,
+        memoryBatches: cfg.memoryBatches,
+        retryMs: 1000,
+        log,
+        metrics: {
+          inserted: (rows, s) => {
+            metrics.insertedRows.inc(rows);
+            metrics.insertSeconds.observe(s);
+            totals.insertedRows += rows;
+          },
+          insertFailed: () => metrics.insertFailures.inc(),
+          dropped: (rows) => metrics.dropped.inc({ stage: 'spool' }, rows),
+          spooled: (rows) => metrics.spooledRows.inc(rows),
+          alreadyStored: (rows) => metrics.alreadyStoredRows.inc(rows),
+        },
+      },
+      up,
+    );
+    every(1000, () => {
+      metrics.spoolBytes.set(spool.bytes);
+      metrics.spoolBatches.set(spool.batches);
+      metrics.clickhouseUp.set(sink?.up ? 1 : 0);
+    });
+    every(cfg.exportersRefreshMs, refreshExportersTable);
+  }
+
+  /** Every listen address; a bind failure is one line naming it. */
+  async function openListeners(): Promise<void> {
+    for (const a of p.listen) {
+      const url = `${a.transport}://${a.family === 6 ? `[${a.host}]` : a.host}:${a.port}`;
+      const failed = (err: unknown) => listenError(`cannot listen on ${url}`, err, '--listen');
+      if (a.transport === 'udp') {
+        const l = await openUdpListener({
+          address: a,
+          recvBufferBytes: cfg.recvBufferBytes,
+          onDatagram,
+          warn: (msg, data) => log.warn(data ?? {}, msg),
+        }).catch(failed);
+        udp.push(l);
+        metrics.recvBuffer.set({ port: String(l.port) }, l.recvBufferBytes);
+        log.info(
+          {
+            listen: `udp://${a.family === 6 ? `[${a.host}]` : a.host}:${l.port}`,
+            recvBuffer: l.recvBufferBytes,
+          },
+          'listening',
+        );
+      } else {
+        const l = await openTcpListener({
+          address: a,
+          maxSessions: cfg.limits.maxTcpSessions,
+          onMessage: onTcpMessage,
+          onSessionClosed: (session) => {
+            if (pool) {
+              pool.sendPending();
+              pool.post(pool.route(session), { type: 'session-closed', session });
+            }
+          },
+          onFramingError: (exporter) => {
+            metrics.decodeErrors.inc({ kind: 'tcp-framing' });
+            log.warn({ exporter }, 'IPFIX TCP stream out of step: connection closed');
+          },
+          info: (msg, data) => log.info(data ?? {}, msg),
+        }).catch(failed);
+        tcp.push(l);
+        log.info(
+          { listen: `tcp://${a.family === 6 ? `[${a.host}]` : a.host}:${l.port}` },
+          'listening (IPFIX over TCP)',
+        );
+      }
+    }
+  }
+
+  /** Periodic work: saving templates, expiring held data, evicting exporters, non-flow logs, gauges. */
+  function startHousekeeping(): void {
+    every(cfg.templateSaveMs, saveTemplates);
+    every(5000, () => pool?.broadcast({ type: 'expire', nowMs: Date.now() }));
+    every(1000, sendForgets);
+    every(60_000, logNonFlow);
+    every(1000, () => {
+      const drops = readUdpDrops(udp.map((u) => u.port));
+      for (const [port, n] of drops) metrics.kernelDrops.set({ port: String(port) }, n);
+      metrics.decodeBacklog.set(pool?.backlog().reduce((a, b) => a + b, 0) ?? 0);
+      metrics.exporterTable.set({ state: 'exporter' }, exporters.exporters);
+      metrics.exporterTable.set({ state: 'candidate' }, exporters.candidates);
+    });
+  }
+
+  /** /metrics and /healthz, when metricsListen is set. */
+  async function openStatusEndpoint(): Promise<void> {
+    if (!cfg.metricsListen) return;
+    const opened = await openStatusServer(cfg.metricsListen, metrics.registry, () => ({
+      ok: !stopped && (!p.clickhouse || (sink?.up ?? false)),
+      detail: {
+        clickhouse: p.clickhouse ? (sink?.up ? 'up' : 'down (spooling)') : 'disabled',
+        datagrams: totals.datagrams,
+        records: totals.records,
+      },
+    })).catch((err: unknown) =>
+      listenError(`cannot serve metrics on ${cfg.metricsListen}`, err, "--metrics-listen ('' = off)"),
+    );
+    status = opened;
+    log.info(
+      { url: `http://${cfg.metricsListen.replace(/:\d+$/, '')}:${opened.port}/metrics` },
+      'metrics listening',
+    );
+  }
+
   return {
     get listeners() {
       return [
@@ -496,216 +607,15 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
 
     async start() {
       ensureStateDir(cfg.stateDir);
-      if (opts.inventoryFile) {
-        try {
-          let warnings: string[];
-          ({ inv: inventory, text: inventoryText, warnings } = loadInventoryFile(opts.inventoryFile));
-          for (const w of warnings) log.warn({ file: opts.inventoryFile }, `inventory: ${w}`);
-        } catch (err) {
-          throw new UserError((err as Error).message);
-        }
-        log.info(
-          { file: opts.inventoryFile, tenants: inventory.tenants, subnets: inventory.subnets },
-          'inventory loaded',
-        );
-      }
-      for (const o of p.outputs) fileOutputs.push(openFileOutput(o.kind, o.path, cfg.outputMaxBufferedBytes));
-
-      const init: WorkerInit = {
-        decoder: {
-          maxTemplatesPerDomain: cfg.limits.maxTemplatesPerDomain,
-          maxFieldsPerTemplate: cfg.limits.maxFieldsPerTemplate,
-          maxDomains: cfg.limits.maxExporters,
-          maxDomainsPerExporter: cfg.limits.maxDomainsPerExporter,
-          maxTemplates: Math.ceil(cfg.limits.maxTemplates / p.workers),
-          maxTemplatesPerExporter: cfg.limits.maxTemplatesPerExporter,
-          maxHeldSets: cfg.limits.maxHeldSets,
-          maxHeldSetsPerExporter: cfg.limits.maxHeldSetsPerExporter,
-          maxHeldSetsPerDomain: cfg.limits.maxHeldSetsPerDomain,
-          maxHeldAgeMs: cfg.limits.maxHeldAgeMs,
-        },
-        sampling: { default: cfg.sampling.default, overrides: cfg.sampling.overrides.map((o) => ({ ...o })) },
-        inventoryText,
-        maxTcpSessions: cfg.limits.maxTcpSessions,
-        outputs: {
-          rowbinary: p.clickhouse,
-          jsonl: p.outputs.some((o) => o.kind === 'jsonl'),
-          protobuf: p.outputs.some((o) => o.kind === 'protobuf'),
-        },
-        chunkRows: Math.max(100, Math.min(5000, cfg.batchMaxRows)),
-        abandon,
-      };
-      pool = createWorkerPool({
-        count: p.workers,
-        init,
-        queueLimit: cfg.workerQueueDatagrams,
-        onMessage: onWorkerMessage,
-        onDrop: (n, reason) => {
-          metrics.dropped.inc({ stage: reason }, n);
-          if (sample(`drop-${reason}`).log)
-            log.warn(
-              { stage: reason },
-              reason === 'decode'
-                ? 'decode workers are behind: dropping datagrams (counted in dropped_total)'
-                : 'one exporter holds half of a busy decode queue: dropping its datagrams so the others keep their room (counted in dropped_total)',
-            );
-        },
-        onError: (w, err) =>
-          log.error({ worker: w, err: err.message, stack: err.stack }, 'decode worker failed'),
-      });
-      await pool.ready();
-      const saved = loadDecoderStates(templatesFile, pool.size);
-      if (saved.ok) {
-        for (let w = 0; w < pool.size; w++)
-          for (const state of saved.perWorker[w]) pool.post(w, { type: 'import-state', state });
-        log.info({ file: templatesFile }, 'templates restored from the last run');
-      } else log.info({ file: templatesFile, reason: saved.reason }, 'no templates restored');
-
-      if (opts.inventoryFile) {
-        watcher = watchInventory({
-          file: opts.inventoryFile,
-          checkMs: cfg.inventoryCheckMs,
-          log,
-          onChange: (inv, text) => {
-            inventory = inv;
-            inventoryText = text;
-            pool?.broadcast({ type: 'inventory', text });
-            if (opts.inventoryFile) void inventorySync?.fileChanged(text, opts.inventoryFile);
-          },
-        });
-      }
-
-      if (p.clickhouse) {
-        const spool = openSpool(join(cfg.stateDir, 'spool'), cfg.spoolMaxBytes);
-        if (spool.batches > 0)
-          log.info({ batches: spool.batches, rows: spool.rows }, 'spool holds batches from the last run');
-        const up = await connect();
-        if (!up)
-          log.warn(
-            { url: opts.clickhouse?.url || '(embedded)' },
-            'ClickHouse is unreachable: spooling batches until it answers',
-          );
-        sink = createClickHouseSink(
-          {
-            columns: FLOW_INSERT_COLUMNS,
-            legacyColumns: FLOW_SCHEMA_COLUMNS,
-            insert: async (parts, _rows, columns) => {
-              if (!ch) throw new Error('not connected');
-              // rows with batch ids get a query_id from the first one: the stored check can
-              // see the attempt while it runs, and ClickHouse refuses a second one meanwhile
-              const queryId = columns === FLOW_INSERT_COLUMNS ? insertQueryId(parts) : undefined;
-              await ch.insertRowBinary(flowsTable(), columns, Readable.from(parts), { queryId });
-            },
-            check: async (parts, rows, columns) => {
-              if (!ch) throw new Error('not connected');
-              if (columns !== FLOW_INSERT_COLUMNS) return undefined;
-              try {
-                return await checkStored(ch, flowsTable(), parts);
-              } catch (err) {
-                if (!(err instanceof FlowRowsFormatError)) throw err;
-                log.error({ rows, err: err.message }, 'batch rows cannot be read back: inserted unchecked');
-                return undefined;
-              }
-            },
-            probe: connect,
-            spool,
-            memoryBatches: cfg.memoryBatches,
-            retryMs: 1000,
-            log,
-            metrics: {
-              inserted: (rows, s) => {
-                metrics.insertedRows.inc(rows);
-                metrics.insertSeconds.observe(s);
-                totals.insertedRows += rows;
-              },
-              insertFailed: () => metrics.insertFailures.inc(),
-              dropped: (rows) => metrics.dropped.inc({ stage: 'spool' }, rows),
-              spooled: (rows) => metrics.spooledRows.inc(rows),
-              alreadyStored: (rows) => metrics.alreadyStoredRows.inc(rows),
-            },
-          },
-          up,
-        );
-        every(1000, () => {
-          metrics.spoolBytes.set(spool.bytes);
-          metrics.spoolBatches.set(spool.batches);
-          metrics.clickhouseUp.set(sink?.up ? 1 : 0);
-        });
-        every(cfg.exportersRefreshMs, refreshExportersTable);
-      }
-
-      for (const a of p.listen) {
-        const url = `${a.transport}://${a.family === 6 ? `[${a.host}]` : a.host}:${a.port}`;
-        const failed = (err: unknown) => listenError(`cannot listen on ${url}`, err, '--listen');
-        if (a.transport === 'udp') {
-          const l = await openUdpListener({
-            address: a,
-            recvBufferBytes: cfg.recvBufferBytes,
-            onDatagram,
-            warn: (msg, data) => log.warn(data ?? {}, msg),
-          }).catch(failed);
-          udp.push(l);
-          metrics.recvBuffer.set({ port: String(l.port) }, l.recvBufferBytes);
-          log.info(
-            {
-              listen: `udp://${a.family === 6 ? `[${a.host}]` : a.host}:${l.port}`,
-              recvBuffer: l.recvBufferBytes,
-            },
-            'listening',
-          );
-        } else {
-          const l = await openTcpListener({
-            address: a,
-            maxSessions: cfg.limits.maxTcpSessions,
-            onMessage: onTcpMessage,
-            onSessionClosed: (session) => {
-              if (pool) {
-                pool.sendPending();
-                pool.post(pool.route(session), { type: 'session-closed', session });
-              }
-            },
-            onFramingError: (exporter) => {
-              metrics.decodeErrors.inc({ kind: 'tcp-framing' });
-              log.warn({ exporter }, 'IPFIX TCP stream out of step: connection closed');
-            },
-            info: (msg, data) => log.info(data ?? {}, msg),
-          }).catch(failed);
-          tcp.push(l);
-          log.info(
-            { listen: `tcp://${a.family === 6 ? `[${a.host}]` : a.host}:${l.port}` },
-            'listening (IPFIX over TCP)',
-          );
-        }
-      }
-
-      every(cfg.templateSaveMs, saveTemplates);
-      every(5000, () => pool?.broadcast({ type: 'expire', nowMs: Date.now() }));
-      every(1000, sendForgets);
-      every(60_000, logNonFlow);
-      every(1000, () => {
-        const drops = readUdpDrops(udp.map((u) => u.port));
-        for (const [port, n] of drops) metrics.kernelDrops.set({ port: String(port) }, n);
-        metrics.decodeBacklog.set(pool?.backlog().reduce((a, b) => a + b, 0) ?? 0);
-        metrics.exporterTable.set({ state: 'exporter' }, exporters.exporters);
-        metrics.exporterTable.set({ state: 'candidate' }, exporters.candidates);
-      });
-
-      if (cfg.metricsListen) {
-        status = await openStatusServer(cfg.metricsListen, metrics.registry, () => ({
-          ok: !stopped && (!p.clickhouse || (sink?.up ?? false)),
-          detail: {
-            clickhouse: p.clickhouse ? (sink?.up ? 'up' : 'down (spooling)') : 'disabled',
-            datagrams: totals.datagrams,
-            records: totals.records,
-          },
-        })).catch((err: unknown) =>
-          listenError(`cannot serve metrics on ${cfg.metricsListen}`, err, "--metrics-listen ('' = off)"),
-        );
-        log.info(
-          { url: `http://${cfg.metricsListen.replace(/:\d+$/, '')}:${status.port}/metrics` },
-          'metrics listening',
-        );
-      }
+      loadInventory();
+      openFileOutputs();
+      const workers = await startWorkers();
+      restoreTemplates(workers);
+      watchInventoryFile();
+      await startClickHouse();
+      await openListeners();
+      startHousekeeping();
+      await openStatusEndpoint();
     },
 
     async stop() {
