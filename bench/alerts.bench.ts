@@ -138,7 +138,7 @@ async function load(
   const t0 = Date.now();
   for (let i = 0; i < total; ) {
     const chunk: FlowRecord[] = [];
-    for (; chunk.length < 100_000 && i < total; i++) {
+    for (; chunk.length < 25_000 && i < total; i++) {
       const t = DAY0 * 1000 + Math.floor((i * span) / total);
       const r = gen.next(t);
       r.time_received = t + (i % 997);
@@ -150,7 +150,12 @@ async function load(
     }
     await inflight;
     const body = encodeFlowsRowBinary(chunk);
-    inflight = ch.insertRowBinary(`${ch.database}.flows`, FLOW_INSERT_COLUMNS, body);
+    // Generating a chunk keeps the event loop busy for a while, so the client cannot retire
+    // a keep-alive socket the server closed meanwhile (EPIPE on the next insert): retry once
+    // (a chunk either arrived whole or not at all: an insert is one request).
+    inflight = ch
+      .insertRowBinary(`${ch.database}.flows`, FLOW_INSERT_COLUMNS, body)
+      .catch(() => ch.insertRowBinary(`${ch.database}.flows`, FLOW_INSERT_COLUMNS, body));
     if (i % 1_000_000 === 0)
       log(`  ${i.toLocaleString('en-US')} flows (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
