@@ -15,6 +15,7 @@ import { authHook } from './auth/hook.ts';
 import type { App, DashboardDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
 import { VERSION } from './version.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { exportersRoutes } from './routes/exporters.ts';
 import { filterRoutes } from './routes/filter.ts';
 import { flowsRoutes } from './routes/flows.ts';
@@ -110,6 +111,7 @@ async function dashboard(fastify: FastifyInstance, deps: DashboardDeps): Promise
   exportersRoutes(app, ctx);
   inventoryRoutes(app, ctx);
   sqlRoutes(app, ctx);
+  alertRoutes(app, ctx);
   staticRoutes(app, ctx);
 }
 
