@@ -15,7 +15,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { Logger } from 'pino';
+import type { Logger } from '../../common/logger.ts';
 import { UserError } from '../../common/errors.ts';
 import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
 import type { ClickHouseConfig } from '../../storage/src/config.ts';
