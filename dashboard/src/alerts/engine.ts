@@ -231,12 +231,15 @@ export function createEvaluator(opts: {
     const nowSec = Math.floor(now() / 1000);
     const dueRules = [...rules.values()].filter((r) => r.enabled && due(r, nowSec));
     if (dueRules.length > 0) {
+      // keys pending or firing are evaluated even when they have no traffic now (to resolve)
+      const live = new Map<string, string[]>();
+      for (const st of states.values())
+        if (st.state !== 'ok') live.set(st.ruleId, [...(live.get(st.ruleId) ?? []), st.key]);
       const { outcomes, stats: s } = await evaluateRules(ch, dueRules, nowSec, {
         lagSeconds: cfg.lagSeconds,
         maxKeysPerRule: cfg.maxKeysPerRule,
         stateOf: (ruleId, key) => states.get(sk(ruleId, key)) as KeyState | undefined,
-        knownKeys: (ruleId) =>
-          [...states.values()].filter((s) => s.ruleId === ruleId && s.state !== 'ok').map((s) => s.key),
+        knownKeys: (ruleId) => live.get(ruleId) ?? [],
       });
       stats = s;
       // a lease lost during a slow evaluation: another dashboard acts now; write nothing
