@@ -10,7 +10,13 @@ export type AuditAction =
   | 'session.end'
   | 'token.create'
   | 'token.revoke'
-  | 'inventory.update';
+  | 'inventory.update'
+  | 'alert.rule.create'
+  | 'alert.rule.update'
+  | 'alert.rule.enable'
+  | 'alert.rule.disable'
+  | 'alert.rule.delete'
+  | 'alert.send-test';
 
 export function createAuditLog(ch: ClickHouse, onError: (err: unknown) => void) {
   const db = ident(ch.database);

@@ -7,6 +7,7 @@ import './style.css';
 import { api, ApiError, get, type Identity, type Schema, setUnauthorizedHandler } from './api.ts';
 import { fill, h, icon, ICONS } from './dom.ts';
 import { dateTime, localInput } from './format.ts';
+import { alertsPage } from './pages/alerts.ts';
 import { explorePage } from './pages/explore.ts';
 import { exportersPage } from './pages/exporters.ts';
 import { flowsPage } from './pages/flows.ts';
@@ -43,6 +44,7 @@ const PAGES: Record<string, Page> = {
     },
   },
   exporters: exportersPage,
+  alerts: alertsPage,
   inventory: inventoryPage,
 };
 
@@ -179,6 +181,7 @@ function header(r: Route, who: Identity): HTMLElement {
           ['flows', 'Flows'],
           ['sql', 'SQL'],
           ['exporters', 'Exporters'],
+          ['alerts', 'Alerts'],
           ['inventory', 'Inventory'],
         ]
       : [
@@ -187,6 +190,7 @@ function header(r: Route, who: Identity): HTMLElement {
           ['flows', 'Flows'],
           ['sql', 'SQL'],
           ['exporters', 'Exporters'],
+          ['alerts', 'Alerts'],
           ['inventory', 'Inventory'],
         ];
   const whoText = who.role === 'admin' ? 'admin' : `tenant ${who.tenant}`;
