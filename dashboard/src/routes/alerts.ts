@@ -95,7 +95,6 @@ const DeliveryView = Type.Object({
 
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
-
 export function alertRoutes(app: App, ctx: RouteContext): void {
   const store = createAlertStore(ctx.ch);
   const cfg = ctx.config.alerts;
