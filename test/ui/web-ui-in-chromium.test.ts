@@ -430,6 +430,29 @@ describe('tenant', () => {
     await visit(s, '#/flows', 'tenant-flows');
     expect(await s.page.locator('#flows tbody tr').count()).toBe(100);
     await visit(s, '#/exporters', 'tenant-exporters');
+    // another tenant's alert rule exists: the tenant's alerts page shows its own rule only
+    for (const [token, name] of [
+      [ui.tokens.globex, 'globex secret rule'],
+      [ui.tokens.acme, 'acme traffic rule'],
+    ]) {
+      const made = await fetch(`${ui.url}/api/v1/alerts/rules`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name,
+          scope: {},
+          measure: 'bps',
+          condition: { type: 'threshold', op: 'above', value: 1e12 },
+          windowSeconds: 3600,
+          intervalSeconds: 60,
+          targets: [],
+        }),
+      });
+      expect(made.status, await made.clone().text()).toBe(201);
+    }
+    await visit(s, '#/alerts', 'tenant-alerts');
+    await s.page.getByText('acme traffic rule').first().waitFor();
+    expect(await s.page.content()).not.toContain('globex secret rule');
     await visit(s, '#/inventory', 'tenant-inventory');
     expect(await s.page.locator('[data-tenant]').count()).toBe(1);
     expect(await s.page.getByRole('button', { name: 'Edit' }).count()).toBe(0);
