@@ -102,7 +102,12 @@ const bench: Bench = async (ctx) => {
   const work = mkdtempSync(join(tmpdir(), `vxflow-bench-dashboard-${process.pid}-`));
   const nfDir = join(work, 'nfcapd');
   mkdirSync(nfDir);
-  const database = `bench_dashboard_${process.pid}`;
+  // BENCH_DASHBOARD_KEEP=NAME loads into database NAME and keeps it (with CLICKHOUSE_URL), for
+  // `BENCH_UI_DATABASE=NAME npm run bench -- ui` to time the UI over the same flows
+  const keep = process.env.BENCH_DASHBOARD_KEEP ?? '';
+  if (keep && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(keep))
+    throw new Error(`BENCH_DASHBOARD_KEEP: not a database name: ${keep}`);
+  const database = keep || `bench_dashboard_${process.pid}`;
   let server: Awaited<ReturnType<typeof startEmbedded>> | undefined;
   let ch: ClickHouse | undefined;
   let nfcapd: Nfcapd | undefined;
@@ -114,7 +119,7 @@ const bench: Bench = async (ctx) => {
       await nfcapd?.stop().catch(() => {});
       await app?.close().catch(() => {});
       if (ch) {
-        await ch.command(`DROP DATABASE IF EXISTS ${database}`).catch(() => {});
+        if (!keep) await ch.command(`DROP DATABASE IF EXISTS ${database}`).catch(() => {});
         await ch.close().catch(() => {});
       }
       await server?.stop().catch(() => {});
