@@ -81,6 +81,7 @@ import { freePort, startEmbedded } from '../storage/src/server.ts';
 import { fileRecordCounter, sumCsvColumn } from './count-records.ts';
 import { type BenchContext, median } from './lib.ts';
 import { processCpuSeconds } from './proc-cpu.ts';
+import { udpSocketState } from './udp-socket.ts';
 
 const repo = resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -168,25 +169,7 @@ interface Tool {
   once?: boolean;
 }
 
-/** The receive queue (bytes) and kernel drops (datagrams) of the IPv4 UDP sockets bound to a port. */
-function udpSocket(port: number): { bound: boolean; rxQueue: number; drops: number } {
-  const out = { bound: false, rxQueue: 0, drops: 0 };
-  let text: string;
-  try {
-    text = readFileSync('/proc/net/udp', 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 13) continue;
-    if (Number.parseInt(cols[1].slice(cols[1].indexOf(':') + 1), 16) !== port) continue;
-    out.bound = true;
-    out.rxQueue += Number.parseInt(cols[4].slice(cols[4].indexOf(':') + 1), 16) || 0;
-    out.drops += Number(cols[cols.length - 1]) || 0;
-  }
-  return out;
-}
+const udpSocket = udpSocketState;
 
 /** Is any live (not zombie) process left in this process group? */
 function groupAlive(pgid: number): boolean {

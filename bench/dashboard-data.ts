@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { createEnricher } from '../collector/src/enrich/enrich.ts';
 import { parseInventory } from '../collector/src/enrich/inventory.ts';
 import { createGenerator } from '../exporter/src/sources/sim/generate.ts';
@@ -120,31 +119,9 @@ export function canonicalIp(s: string): string {
 
 // ---- nfcapd on loopback
 
-export interface UdpSocketState {
-  bound: boolean;
-  rxQueue: number;
-  drops: number;
-}
+import { udpSocketState } from './udp-socket.ts';
 
-/** The kernel's view of the UDP socket bound to `port` (/proc/net/udp). */
-export function udpSocketState(port: number): UdpSocketState {
-  const out = { bound: false, rxQueue: 0, drops: 0 };
-  let text = '';
-  try {
-    text = readFileSync('/proc/net/udp', 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 13) continue;
-    if (Number.parseInt(cols[1].slice(cols[1].indexOf(':') + 1), 16) !== port) continue;
-    out.bound = true;
-    out.rxQueue += Number.parseInt(cols[4].slice(cols[4].indexOf(':') + 1), 16) || 0;
-    out.drops += Number(cols[cols.length - 1]) || 0;
-  }
-  return out;
-}
+export { type UdpSocketState, udpSocketState } from './udp-socket.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -7,8 +7,11 @@ import { sql } from '../../../storage/src/sql.ts';
 import type { RouteContext } from '../app.ts';
 import type { App } from '../deps.ts';
 import { errors, scopeOf } from './common.ts';
+import type { Column } from '../../../protocol/src/schema/columns.ts';
+import { columnByName, textExpr } from '../query/columns.ts';
 
-const ADDR = `if(exporter = toFixedString('', 16), '', replaceRegexpOne(IPv6NumToString(exporter), '^::ffff:', ''))`;
+// the exporter column's text form, as every other query gives addresses
+const ADDR = textExpr(columnByName('exporter') as Column);
 
 const Exporter = Type.Object({
   address: Type.String(),
