@@ -16,8 +16,7 @@ import { register as registerMigrate } from './commands/migrate.ts';
 import { register as registerClickhouse } from './commands/clickhouse.ts';
 import { register as registerConfig } from './commands/config.ts';
 import { UserError } from '../common/errors.ts';
-
-const { version: VERSION } = (await import('../package.json', { with: { type: 'json' } })).default;
+import { VERSION } from '../common/version.ts';
 
 // `--version` belongs to subcommands too (`vxflow exporter --version 10`), so the program's
 // own version is answered only as the first argument.

@@ -14,7 +14,7 @@ import { createAuditLog } from './audit.ts';
 import { authHook } from './auth/hook.ts';
 import type { App, DashboardDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
-import { VERSION } from './version.ts';
+import { VERSION } from '../../common/version.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { exportersRoutes } from './routes/exporters.ts';
 import { filterRoutes } from './routes/filter.ts';
