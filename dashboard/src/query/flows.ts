@@ -6,11 +6,11 @@
  */
 import type { ClickHouse } from '../../../storage/src/clickhouse.ts';
 import { COLUMNS } from '../../../protocol/src/schema/columns.ts';
-import { sql } from '../../../storage/src/sql.ts';
 import { badRequest } from '../errors.ts';
 import { jsonExpr, jsonValue } from './columns.ts';
 import type { TimeRange } from './time-range.ts';
-import { compileScopedFilter, type Scope } from './traffic.ts';
+import { compileScopedFilter } from './traffic.ts';
+import { type Scope, scopedWhere } from './where.ts';
 
 /** Ties within one second are broken by enough columns that distinct rows always order the same way. */
 const ORDER =
@@ -70,13 +70,13 @@ export function flowsSelect(ch: ClickHouse, scope: Scope, req: FlowsRequest, tok
     skip = c.k;
   }
   const filter = compileScopedFilter(filterText);
-  const where = [
-    ...(scope.tenant !== null ? [sql`tenant = ${scope.tenant}`] : []),
-    `time_received >= toDateTime(${range.start})`,
-    `time_received < toDateTime(${range.end})`,
-    ...(at !== null ? [`time_received <= toDateTime(${at})`] : []),
-    ...(filter.sql !== '1' ? [`(${filter.sql})`] : []),
-  ].join(' AND ');
+  const where = scopedWhere(
+    scope,
+    'time_received',
+    range,
+    filter.sql,
+    at !== null ? [`time_received <= toDateTime(${at})`] : [],
+  );
   const cols = COLUMNS.map((c) => `${jsonExpr(c)} AS ${c.name === 'time_received' ? '_t' : `c_${c.name}`}`);
   /** the page's rows, optionally only from `since` on (Unix seconds): the same rows when the page lies after it */
   const query = (limit: number, since?: number) =>

@@ -6,21 +6,16 @@
  */
 import type { ClickHouse } from '../../../storage/src/clickhouse.ts';
 import type { Column } from '../../../protocol/src/schema/columns.ts';
-import { sql } from '../../../storage/src/sql.ts';
 import { badRequest } from '../errors.ts';
 import { compileFilter, FilterError } from '../filter/index.ts';
 import { columnByName, DIMENSION_NAMES, rawLiteral, textExpr } from './columns.ts';
 import { bucketOn, chooseSource, intervalFor, type Source } from './source.ts';
 import type { TimeRange } from './time-range.ts';
+import { type Scope, scopedWhere } from './where.ts';
 
 export type Unit = 'bps' | 'pps' | 'fps';
 export const UNITS: readonly Unit[] = ['bps', 'pps', 'fps'];
 export const TOTAL_UNIT: Record<Unit, string> = { bps: 'bytes', pps: 'packets', fps: 'flows' };
-
-/** Who may see what: a tenant name confines every query; null (admins only) sees all. */
-export interface Scope {
-  tenant: string | null;
-}
 
 export interface QueryInfo {
   table: string;
@@ -54,15 +49,6 @@ export function compileScopedFilter(filter: string): { sql: string; columns: Rea
       throw badRequest(`filter: ${err.message}`, { position: err.position, expected: err.expected });
     throw err;
   }
-}
-
-function whereClause(scope: Scope, source: Source, range: TimeRange, filterSql: string): string {
-  const parts: string[] = [];
-  if (scope.tenant !== null) parts.push(sql`tenant = ${scope.tenant}`);
-  parts.push(`${source.time} >= toDateTime(${range.start})`, `${source.time} < toDateTime(${range.end})`);
-  // the filter is one parenthesised expression, ANDed after the tenant: it can only narrow
-  if (filterSql && filterSql !== '1') parts.push(`(${filterSql})`);
-  return parts.join(' AND ');
 }
 
 const dimensionColumns = (dimensions: readonly string[]): Column[] =>
@@ -143,7 +129,7 @@ export async function timeSeries(ch: ClickHouse, scope: Scope, req: SeriesReques
   const source = chooseSource(req.range, [...req.dimensions, ...filter.columns], wanted);
   const interval = bucketOn(source, wanted);
   const table = `${ch.database}.${source.table}`;
-  const where = whereClause(scope, source, req.range, filter.sql);
+  const where = scopedWhere(scope, source.time, req.range, filter.sql);
   const cols = dimensionColumns(req.dimensions);
   const m = measure(req.unit, source);
   const bucket = `intDiv(toUInt32(${source.time}), ${interval}) * ${interval}`;
@@ -208,7 +194,7 @@ export async function timeSeries(ch: ClickHouse, scope: Scope, req: SeriesReques
   if (req.previousPeriod !== 'none') {
     const shift = req.previousPeriod === 'day' ? 86_400 : 7 * 86_400;
     const prevRange = { start: req.range.start - shift, end: req.range.end - shift };
-    const prevWhere = whereClause(scope, source, prevRange, filter.sql);
+    const prevWhere = scopedWhere(scope, source.time, prevRange, filter.sql);
     const prevRows = await ch.query<{ b: string; v: string }>(
       `SELECT intDiv(toUInt32(${source.time}) + ${shift}, ${interval}) * ${interval} AS b, ${m} AS v FROM ${table} WHERE ${prevWhere} GROUP BY b ORDER BY b`,
     );
@@ -275,7 +261,7 @@ export async function topN(ch: ClickHouse, scope: Scope, req: TopRequest): Promi
   const span = req.range.end - req.range.start;
   const source = chooseSource(req.range, [...req.dimensions, ...filter.columns], span);
   const table = `${ch.database}.${source.table}`;
-  const where = whereClause(scope, source, req.range, filter.sql);
+  const where = scopedWhere(scope, source.time, req.range, filter.sql);
   const cols = dimensionColumns(req.dimensions);
   const m = measure(req.unit, source);
   const totalSource = chooseSource(req.range, filter.columns, span);
@@ -283,7 +269,7 @@ export async function topN(ch: ClickHouse, scope: Scope, req: TopRequest): Promi
     topKeys(ch, cols, table, where, m, req.limit),
     // the whole needs only the filter's columns: often a rollup answers it where the keys need the raw table
     ch.query<{ v: string }>(
-      `SELECT ${measure(req.unit, totalSource)} AS v FROM ${ch.database}.${totalSource.table} WHERE ${whereClause(scope, totalSource, req.range, filter.sql)}`,
+      `SELECT ${measure(req.unit, totalSource)} AS v FROM ${ch.database}.${totalSource.table} WHERE ${scopedWhere(scope, totalSource.time, req.range, filter.sql)}`,
     ),
   ]);
   const total = Number(all?.v ?? 0);

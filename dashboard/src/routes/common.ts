@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/tokens.ts';
 import { forbidden } from '../errors.ts';
-import type { Scope } from '../query/traffic.ts';
+import type { Scope } from '../query/where.ts';
 
 export const ErrorBody = Type.Object({ error: Type.String() }, { additionalProperties: true });
 
