@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   clickhouse-server clickhouse-client   # storage (18.16 on Debian 12)
+  zookeeper                              # replicated tables of the cluster tests (test/helpers/cluster.ts)
   tshark tcpdump                         # reference decoder, live capture
   softflowd fprobe                       # exporters nobody here wrote
   nfdump pmacct                          # collectors nobody here wrote

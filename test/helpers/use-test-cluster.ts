@@ -1,0 +1,24 @@
+/**
+ * The loopback ClickHouse cluster (test/helpers/cluster.ts) for one vitest file:
+ *
+ *   const cluster = useTestCluster();
+ *   it('…', async () => { const ch = await cluster().connect(db); … cluster().node('ch3').stop() … });
+ *
+ * Started in beforeAll, stopped (every process, the temp directory) in afterAll.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { startTestCluster, type TestCluster } from './cluster.ts';
+
+export function useTestCluster(): () => TestCluster {
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  }, 120_000);
+  return () => {
+    if (!cluster) throw new Error('useTestCluster: not started yet (use it inside tests)');
+    return cluster;
+  };
+}
