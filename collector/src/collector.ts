@@ -397,6 +397,11 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
       count: p.workers,
       init,
       queueLimit: cfg.workerQueueDatagrams,
+      spread: {
+        mode: cfg.spread,
+        aboveDatagramsPerSecond: cfg.spreadAboveDatagramsPerSecond,
+        maxStreams: cfg.limits.maxExporters,
+      },
       onMessage: onWorkerMessage,
       onDrop: (n, reason) => {
         metrics.dropped.inc({ stage: reason }, n);

@@ -39,6 +39,17 @@ export const CollectorConfig = Type.Object(
       default: 0,
       description: 'decode worker threads; 0 = one per CPU core',
     }),
+    spread: Type.Union([Type.Literal('auto'), Type.Literal('always'), Type.Literal('off')], {
+      default: 'auto',
+      description:
+        "one exporter over several decode workers: 'auto' spreads an exporter once it sends more than spreadAboveDatagramsPerSecond (its templates are handed from its worker to the others first), 'always' spreads every UDP exporter from its first datagram, 'off' keeps each exporter on one worker. A spread exporter's templates are held by every worker, and its template datagrams are decoded by every worker",
+    }),
+    spreadAboveDatagramsPerSecond: Type.Integer({
+      minimum: 1,
+      default: 5000,
+      description:
+        "with spread 'auto': datagrams per second (over one second) beyond which an exporter is spread; it then stays spread until it is evicted",
+    }),
     workerQueueDatagrams: Type.Integer({
       minimum: 100,
       default: 50_000,

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FlowDecoder, PacketSummary } from '../../../protocol/src/decode/api.ts';
 import { createSequenceTracker } from '../../../protocol/src/decode/index.ts';
+import { maskDataSets } from '../../../protocol/src/decode/peek.ts';
 import { emptyInventory, parseInventory } from '../enrich/inventory.ts';
 import type { OutputName } from '../output/registry.ts';
 import { createFlowPipeline, type FlowChunk } from './flow-pipeline.ts';
@@ -16,6 +17,7 @@ import {
   type ExporterDomainStats,
   type FromWorker,
   INDEX_STRIDE,
+  LEARN_ONLY,
   type ToWorker,
   type WorkerInit,
   type WorkerStats,
@@ -131,7 +133,18 @@ function isFlowDatagram(sum: PacketSummary): boolean {
   );
 }
 
-function account(sum: PacketSummary, exporter: string, receivedMs: number, dec: FlowDecoder): void {
+/**
+ * Counts one decoded datagram. `ownSequence` false: the exporter is spread over the workers
+ * and the receiving thread counts its sequence (spread.ts). Returns whether the datagram
+ * counted as a flow datagram of a known domain (what the sequence accounting takes).
+ */
+function account(
+  sum: PacketSummary,
+  exporter: string,
+  receivedMs: number,
+  dec: FlowDecoder,
+  ownSequence = true,
+): boolean {
   stats.datagrams++;
   stats.records += sum.records;
   stats.held += sum.held;
@@ -140,7 +153,7 @@ function account(sum: PacketSummary, exporter: string, receivedMs: number, dec: 
   if (!d) {
     // only a datagram that decodes makes an exporter (or a new domain of one); the rest is
     // counted by the decoder under its error kind
-    if (!isFlowDatagram(sum) || domains.size >= init.decoder.maxDomains) return;
+    if (!isFlowDatagram(sum) || domains.size >= init.decoder.maxDomains) return false;
     d = {
       exporter,
       version: sum.version,
@@ -183,6 +196,7 @@ function account(sum: PacketSummary, exporter: string, receivedMs: number, dec: 
     d.templates = dec.templateCount(exporter, sum.version, sum.observationDomain);
     stats.templatesHeld += d.templates - before;
   }
+  if (!ownSequence) return true;
   // IPFIX counts the records this message carries, not held ones released by it
   const v = sequences.observe(
     exporter,
@@ -201,6 +215,38 @@ function account(sum: PacketSummary, exporter: string, receivedMs: number, dec: 
   if (v.reordered) {
     d.reordered++;
     stats.reordered++;
+  }
+  return true;
+}
+
+/**
+ * Decode error counts that learn-only copies caused: the worker that decodes the datagram
+ * counts them already, so they are left out of this worker's report.
+ */
+const learnOnlyErrors: Record<string, number> = {};
+
+/**
+ * A spread exporter's template datagram whose records another worker decodes: learn its
+ * templates, and emit the records of data this worker held for them, but none of its own.
+ */
+function learnOnly(datagram: Buffer, exporter: string, receivedMs: number, dec: FlowDecoder): void {
+  const copy = Buffer.from(datagram);
+  maskDataSets(copy);
+  const before = { ...dec.stats } as Record<string, number>;
+  const sum = pipeline.decode(copy, exporter, receivedMs, dec);
+  for (const [k, n] of Object.entries(dec.stats)) {
+    const extra = (n as number) - (before[k] ?? 0);
+    if (extra > 0) learnOnlyErrors[k] = (learnOnlyErrors[k] ?? 0) + extra;
+  }
+  // released held records are this worker's to count; packets and templates learnt are the decoding worker's
+  stats.records += sum.records;
+  const d = domains.get(`${exporter}/${sum.version}/${sum.observationDomain}`);
+  if (!d) return;
+  d.records += sum.records;
+  if (sum.templates > 0) {
+    const had = d.templates;
+    d.templates = dec.templateCount(exporter, sum.version, sum.observationDomain);
+    stats.templatesHeld += d.templates - had;
   }
 }
 
@@ -241,7 +287,7 @@ function sendStats(): void {
   for (const dec of [decoder, ...sessions.values()]) {
     for (const [k, n] of Object.entries(dec.stats)) {
       if (k === 'packets' || k === 'records' || k === 'templates' || k === 'held') continue;
-      errors[k] = (errors[k] ?? 0) + n;
+      errors[k] = (errors[k] ?? 0) + n - (dec === decoder ? (learnOnlyErrors[k] ?? 0) : 0);
     }
     heldExpired += dec.stats['held-expired'] ?? 0;
     misses += dec.stats['template-missing'] ?? 0;
@@ -265,13 +311,36 @@ function sendStats(): void {
 
 const statsTimer = setInterval(sendStats, 1000);
 
+function postDone(datagrams: number, answers: number[]): void {
+  if (answers.length === 0) {
+    post({ type: 'done', datagrams });
+    return;
+  }
+  const list = Float64Array.from(answers);
+  post({ type: 'done', datagrams, answers: list }, [list.buffer]);
+}
+
+/** One exporter's part of the decoder state (templates, domains), for a handoff to other workers. */
+function exporterState(exporter: string): string {
+  const all = decoder.exportState() as { templates: { exporter: string }[]; domains: { exporter: string }[] };
+  return JSON.stringify({
+    ...all,
+    templates: all.templates.filter((t) => t.exporter === exporter),
+    domains: all.domains.filter((d) => d.exporter === exporter),
+  });
+}
+
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'datagrams': {
       const n = m.index.length / INDEX_STRIDE;
+      // every ticket is answered, even unread, or the receiving thread's sequence accounting waits for it
+      const answers: number[] = [];
       if (Atomics.load(abandon, 0) !== 0) {
         stats.abandoned += n;
-        post({ type: 'done', datagrams: n });
+        for (let at = 4; at < m.index.length; at += INDEX_STRIDE)
+          if (m.index[at] > 0) answers.push(m.index[at], 0, 0);
+        postDone(n, answers);
         break;
       }
       const bytes = Buffer.from(m.payload);
@@ -282,12 +351,22 @@ port.on('message', (m: ToWorker) => {
         const len = m.index[at + 1];
         const receivedMs = m.index[at + 2];
         const exporter = m.exporters[m.index[at + 3]];
-        if (!dec) continue;
-        const sum = pipeline.decode(bytes.subarray(off, off + len), exporter, receivedMs, dec);
-        account(sum, exporter, receivedMs, dec);
+        const mark = m.index[at + 4];
+        if (!dec) {
+          if (mark > 0) answers.push(mark, 0, 0);
+          continue;
+        }
+        const datagram = bytes.subarray(off, off + len);
+        if (mark === LEARN_ONLY) {
+          learnOnly(datagram, exporter, receivedMs, dec);
+          continue;
+        }
+        const sum = pipeline.decode(datagram, exporter, receivedMs, dec);
+        const counted = account(sum, exporter, receivedMs, dec, mark === 0);
+        if (mark > 0) answers.push(mark, sum.dataRecords ?? sum.records, counted ? 1 : 0);
       }
       if (pipeline.pendingRows > 0 && !lingerTimer) lingerTimer = setTimeout(sendChunk, CHUNK_LINGER_MS);
-      post({ type: 'done', datagrams: n });
+      postDone(n, answers);
       break;
     }
     case 'inventory': {
@@ -322,6 +401,9 @@ port.on('message', (m: ToWorker) => {
         stateJson = JSON.stringify(decoder.exportState());
       }
       post({ type: 'state', id: m.id, state: stateJson });
+      break;
+    case 'export-exporter-state':
+      post({ type: 'state', id: m.id, state: exporterState(m.exporter) });
       break;
     case 'import-state':
       decoder.importState(m.state);

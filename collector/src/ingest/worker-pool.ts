@@ -1,8 +1,12 @@
 /**
  * Spreads decoding over worker threads (Node 20 has no dgram reusePort, so one thread
- * receives and the workers decode). Each exporter (its address, or a TCP session) always
- * goes to the same worker, so its templates stay together. Datagrams are packed
- * into batches per worker and sent as transferable buffers.
+ * receives and the workers decode). Each exporter (its address, or a TCP session) has a
+ * home worker that holds its templates. An exporter too fast for one worker is spread
+ * (collector.spread, spread.ts): its data datagrams go to the least busy worker, and each
+ * of its template datagrams goes to every worker, queued everywhere before any later
+ * datagram (a worker's queue is FIFO), so each worker knows a template before the data that
+ * needs it; one worker decodes that datagram's records and the others only learn from it.
+ * Datagrams are packed into batches per worker and sent as transferable buffers.
  *
  * Overflow policy: each worker has a bound on datagrams queued for it; beyond it, new
  * datagrams are dropped and reported through onDrop (dropped_total{stage="decode"}), so a
@@ -13,7 +17,15 @@
  * to the same worker.
  */
 import { Worker } from 'node:worker_threads';
-import { type FromWorker, INDEX_STRIDE, type ToWorker, type WorkerInit } from './worker-protocol.ts';
+import { peekDatagram } from '../../../protocol/src/decode/peek.ts';
+import { createSpreader, type SpreadOptions, type Spreader } from './spread.ts';
+import {
+  type FromWorker,
+  INDEX_STRIDE,
+  LEARN_ONLY,
+  type ToWorker,
+  type WorkerInit,
+} from './worker-protocol.ts';
 
 const BATCH_BYTES = 1024 * 1024;
 const BATCH_DATAGRAMS = 1024;
@@ -31,7 +43,12 @@ export interface WorkerPoolOptions {
   onMessage(worker: number, m: FromWorker): void;
   onDrop(datagrams: number, reason: 'decode' | 'decode-fair'): void;
   onError(worker: number, err: Error): void;
+  /** one exporter over several workers (absent, 'off', or one worker: never) */
+  spread?: SpreadOptions;
 }
+
+/** template datagrams kept while a handoff waits for the home worker's templates; beyond, it is retried */
+const MAX_HANDOFF_TEMPLATES = 256;
 
 export interface WorkerPool {
   readonly size: number;
@@ -50,6 +67,8 @@ export interface WorkerPool {
   flush(): Promise<void>;
   /** each worker's exported decoder state, as JSON text */
   exportStates(): Promise<string[]>;
+  /** exporters decoded over several workers now */
+  readonly spreadExporters: number;
   close(): Promise<void>;
 }
 
@@ -93,6 +112,11 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
   let scheduled: NodeJS.Timeout | undefined;
   let nextId = 1;
   const waiters = new Map<number, (v: unknown) => void>();
+  const spreader: Spreader | undefined =
+    opts.spread && opts.spread.mode !== 'off' && opts.count > 1 ? createSpreader(opts.spread) : undefined;
+  /** per exporter in handoff: its template datagrams dispatched since the home worker was asked */
+  const handoffTemplates = new Map<string, { datagram: Buffer; receivedMs: number }[]>();
+  let nextWorker = 0;
 
   for (let w = 0; w < opts.count; w++) {
     const worker = new Worker(new URL('./decode-worker-entry.mjs', import.meta.url), {
@@ -113,9 +137,13 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
             // the worker answers batches in the order they were sent
             const share = sentShares[w].shift();
             if (share) release(w, share);
+            if (m.answers) spreader?.answers(m.answers);
           } else if (m.type === 'state') waiters.get(m.id)?.(m.state);
           else if (m.type === 'flushed') waiters.get(m.id)?.(undefined);
-          opts.onMessage(w, m);
+          if (m.type === 'stats' && spreader) {
+            const merged = spreader.mergeStats(w, m.stats, m.exporters);
+            opts.onMessage(w, { type: 'stats', ...merged });
+          } else opts.onMessage(w, m);
         });
       }),
     );
@@ -147,6 +175,114 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
     p.index = [];
     p.exporters = [];
     p.slots.clear();
+  }
+
+  /** Queues one datagram (copied) for worker w; false when it was dropped (counted). */
+  function enqueue(
+    w: number,
+    datagram: Uint8Array,
+    exporter: string,
+    receivedMs: number,
+    session: string,
+    mark: number,
+  ): boolean {
+    if (inFlight[w] >= opts.queueLimit) {
+      opts.onDrop(1, 'decode');
+      return false;
+    }
+    const mine = byExporter[w].get(exporter) ?? 0;
+    // (an exporter alone on its worker keeps the whole queue: nobody is crowded out)
+    if (inFlight[w] * 2 >= opts.queueLimit && mine * 2 >= inFlight[w] && mine < inFlight[w]) {
+      opts.onDrop(1, 'decode-fair');
+      return false;
+    }
+    byExporter[w].set(exporter, mine + 1);
+    let p = pending[w].get(session);
+    if (!p) {
+      p = newPending();
+      pending[w].set(session, p);
+    }
+    if (p.used + datagram.length > p.buf.length) {
+      send(w, session, p);
+      if (datagram.length > p.buf.length) p.buf = new Uint8Array(datagram.length);
+    }
+    let slot = p.slots.get(exporter);
+    if (slot === undefined) {
+      slot = p.exporters.length;
+      p.exporters.push(exporter);
+      p.slots.set(exporter, slot);
+    }
+    p.buf.set(datagram, p.used);
+    p.index.push(p.used, datagram.length, receivedMs, slot, mark);
+    p.perExporter.set(exporter, (p.perExporter.get(exporter) ?? 0) + 1);
+    p.used += datagram.length;
+    inFlight[w]++;
+    if (p.index.length >= BATCH_DATAGRAMS * INDEX_STRIDE) send(w, session, p);
+    else if (!scheduled) scheduled = setTimeout(sendPending, DISPATCH_LINGER_MS);
+    return true;
+  }
+
+  /** The worker with the least queued; ties go round the workers. */
+  function leastBusy(): number {
+    let best = nextWorker;
+    for (let i = 1; i < workers.length; i++) {
+      const v = (nextWorker + i) % workers.length;
+      if (inFlight[v] < inFlight[best]) best = v;
+    }
+    nextWorker = (best + 1) % workers.length;
+    return best;
+  }
+
+  /**
+   * A spread exporter's datagram: its templates to every worker (before anything later can
+   * be queued), its records decoded on one, and its sequence counted here in arrival order.
+   */
+  function spreadOne(home: number, datagram: Uint8Array, exporter: string, receivedMs: number): void {
+    const s = spreader as Spreader;
+    const peek = peekDatagram(datagram);
+    const target = leastBusy();
+    if (peek?.hasTemplates)
+      for (let v = 0; v < workers.length; v++)
+        if (v !== target) enqueue(v, datagram, exporter, receivedMs, '', LEARN_ONLY);
+    if (!peek) {
+      // not NetFlow/IPFIX: the home worker counts it under its error kind, as before
+      enqueue(home, datagram, exporter, receivedMs, '', 0);
+      return;
+    }
+    if (enqueue(target, datagram, exporter, receivedMs, '', s.nextTicket)) s.ticketQueued(exporter, peek);
+  }
+
+  /**
+   * Asks the home worker for the exporter's templates; the other workers import them, then
+   * learn the template datagrams sent meanwhile, and only then get its data datagrams.
+   * Until then everything still goes home (its template datagrams kept for the replay).
+   */
+  function startHandoff(home: number, exporter: string): void {
+    const s = spreader as Spreader;
+    // everything already dispatched home must be ahead of the question in its queue
+    sendPending();
+    handoffTemplates.set(exporter, []);
+    const id = nextId++;
+    waiters.set(id, (state) => {
+      waiters.delete(id);
+      const kept = handoffTemplates.get(exporter);
+      handoffTemplates.delete(exporter);
+      if (!kept || !s.isSpread(exporter)) return; // given up, or forgotten meanwhile
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(state as string);
+      } catch {
+        s.handoffFailed(exporter, Date.now());
+        return;
+      }
+      for (let v = 0; v < workers.length; v++) {
+        if (v === home) continue;
+        workers[v].postMessage({ type: 'import-state', state: parsed } satisfies ToWorker);
+        for (const k of kept) enqueue(v, k.datagram, exporter, k.receivedMs, '', LEARN_ONLY);
+      }
+      s.handoffDone(exporter);
+    });
+    workers[home].postMessage({ type: 'export-exporter-state', id, exporter } satisfies ToWorker);
   }
 
   function sendPending(): void {
@@ -186,42 +322,35 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
     },
     route: (key) => fnv1a(key) % workers.length,
     dispatch(w, datagram, exporter, receivedMs, session = '') {
-      if (inFlight[w] >= opts.queueLimit) {
-        opts.onDrop(1, 'decode');
+      if (!spreader || session !== '') {
+        enqueue(w, datagram, exporter, receivedMs, session, 0);
         return;
       }
-      const mine = byExporter[w].get(exporter) ?? 0;
-      // (an exporter alone on its worker keeps the whole queue: nobody is crowded out)
-      if (inFlight[w] * 2 >= opts.queueLimit && mine * 2 >= inFlight[w] && mine < inFlight[w]) {
-        opts.onDrop(1, 'decode-fair');
-        return;
+      const place = spreader.place(exporter, receivedMs);
+      if (place === 'home') enqueue(w, datagram, exporter, receivedMs, '', 0);
+      else if (place === 'spread') spreadOne(w, datagram, exporter, receivedMs);
+      else {
+        if (place === 'start-handoff') startHandoff(w, exporter);
+        if (enqueue(w, datagram, exporter, receivedMs, '', 0) && peekDatagram(datagram)?.hasTemplates) {
+          const kept = handoffTemplates.get(exporter);
+          if (kept && kept.length < MAX_HANDOFF_TEMPLATES)
+            kept.push({ datagram: Buffer.from(datagram), receivedMs });
+          else if (kept) {
+            // too many to replay: give the handoff up, try again later
+            handoffTemplates.delete(exporter);
+            spreader.handoffFailed(exporter, receivedMs);
+          }
+        }
       }
-      byExporter[w].set(exporter, mine + 1);
-      let p = pending[w].get(session);
-      if (!p) {
-        p = newPending();
-        pending[w].set(session, p);
-      }
-      if (p.used + datagram.length > p.buf.length) {
-        send(w, session, p);
-        if (datagram.length > p.buf.length) p.buf = new Uint8Array(datagram.length);
-      }
-      let slot = p.slots.get(exporter);
-      if (slot === undefined) {
-        slot = p.exporters.length;
-        p.exporters.push(exporter);
-        p.slots.set(exporter, slot);
-      }
-      p.buf.set(datagram, p.used);
-      p.index.push(p.used, datagram.length, receivedMs, slot);
-      p.perExporter.set(exporter, (p.perExporter.get(exporter) ?? 0) + 1);
-      p.used += datagram.length;
-      inFlight[w]++;
-      if (p.index.length >= BATCH_DATAGRAMS * INDEX_STRIDE) send(w, session, p);
-      else if (!scheduled) scheduled = setTimeout(sendPending, DISPATCH_LINGER_MS);
     },
     sendPending,
-    post: (w, m) => workers[w].postMessage(m),
+    post(w, m) {
+      if (m.type === 'forget' && spreader) {
+        // a spread exporter's templates are on every worker
+        spreader.forget(m.exporters);
+        for (const worker of workers) worker.postMessage(m);
+      } else workers[w].postMessage(m);
+    },
     broadcast(m) {
       for (const worker of workers) worker.postMessage(m);
     },
@@ -230,6 +359,9 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
       await request((id) => ({ type: 'flush', id }));
     },
     exportStates: () => request((id) => ({ type: 'export-state', id })) as Promise<string[]>,
+    get spreadExporters() {
+      return spreader?.spreadCount ?? 0;
+    },
     async close() {
       if (scheduled) clearTimeout(scheduled);
       await Promise.all(workers.map((w) => w.terminate()));

@@ -1,7 +1,7 @@
 /**
  * Messages between the receiving main thread and the decode workers. Datagrams travel in
  * batches: one transferable ArrayBuffer of concatenated payloads plus a Float64Array index
- * (offset, length, receivedMs, exporter slot) per datagram, so no per-datagram object is
+ * (offset, length, receivedMs, exporter slot, mark) per datagram, so no per-datagram object is
  * cloned across threads. Decoded flows come back already encoded for each output.
  */
 
@@ -33,7 +33,17 @@ export interface WorkerInit {
 }
 
 /** Index columns per datagram in DatagramBatch.index. */
-export const INDEX_STRIDE = 4;
+export const INDEX_STRIDE = 5;
+
+/**
+ * The index's fifth column (ingest/spread.ts): 0 = an exporter decoded on this worker only
+ * (the worker counts its sequence); a positive ticket = a datagram of an exporter spread over
+ * the workers (the worker answers the ticket with its record count, and the receiving thread
+ * counts the sequence); LEARN_ONLY = a copy of a spread exporter's template datagram that
+ * another worker decodes: learn its templates (release data held for them), emit none of its
+ * own records.
+ */
+export const LEARN_ONLY = -1;
 
 export type ToWorker =
   | {
@@ -51,6 +61,8 @@ export type ToWorker =
   | { type: 'forget'; exporters: string[] }
   | { type: 'expire'; nowMs: number }
   | { type: 'export-state'; id: number }
+  /** the decoder state of one exporter address only (answered with 'state'), for a handoff to spread it */
+  | { type: 'export-exporter-state'; id: number; exporter: string }
   | { type: 'import-state'; state: unknown }
   | { type: 'flush'; id: number };
 
@@ -103,7 +115,12 @@ export type FromWorker =
       protobuf?: ArrayBuffer;
     }
   /** a datagram batch is done (queue accounting) */
-  | { type: 'done'; datagrams: number }
+  | {
+      type: 'done';
+      datagrams: number;
+      /** per ticketed datagram: [ticket, data records, 1 = a flow datagram / 0 = not] */
+      answers?: Float64Array;
+    }
   | { type: 'stats'; stats: WorkerStats; exporters: ExporterDomainStats[] }
   /** a datagram from this address decoded as NetFlow v5/v9 or IPFIX: it is an exporter */
   | { type: 'exporter'; exporter: string }
