@@ -13,6 +13,7 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import { statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../common/logger.ts';
@@ -46,6 +47,7 @@ import { EXPORTERS_INSERT_COLUMNS, encodeExporterRows } from './sink/exporters-t
 import { openSpool } from './sink/spool.ts';
 import { checkStateDir, ensureStateDir } from './sink/state-dir.ts';
 import { loadDecoderStates, saveDecoderStates } from './sink/template-store.ts';
+import { createTemplateShare } from './templates/template-share.ts';
 
 export interface CollectorOptions {
   config: CollectorConfig;
@@ -114,8 +116,24 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
       else evicted[w] = [address];
       for (const key of statsKeysOf.get(address) ?? []) exporterStats.delete(key);
       statsKeysOf.delete(address);
+      shared?.forget(address);
     },
   });
+
+  /** templates shared with other collectors through ClickHouse (templates/template-share.ts) */
+  const shared = p.clickhouse
+    ? createTemplateShare({
+        config: cfg.templateSharing,
+        clickhouse: () => ch,
+        up: () => sink?.up ?? false,
+        maxRowsPerExporter: cfg.limits.maxTemplatesPerExporter + cfg.limits.maxDomainsPerExporter,
+        collectorId: `${hostname()}:${process.pid}`,
+        importInto: (_exporter, w, state) => pool?.post(w, { type: 'import-state', state }),
+        release: (d, exporter, w, receivedMs) => pool?.dispatch(w, d, exporter, receivedMs),
+        log,
+        registry: metrics.registry,
+      })
+    : undefined;
 
   /** Tells the workers which addresses were evicted (batched: one message a second at most). */
   function sendForgets(): void {
@@ -303,6 +321,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     // and exporters that send from changing source ports must still find their templates
     const w = accept(exporter, now);
     if (w < 0 || !pool) return;
+    if (shared?.intercept(msg, exporter, w, now)) return;
     pool.dispatch(w, msg, exporter, now);
   }
 
@@ -342,7 +361,9 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     saving ??= (async () => {
       if (!pool) return;
       try {
-        await saveDecoderStates(templatesFile, await pool.exportStates());
+        const states = await pool.exportStates();
+        void shared?.publish(states);
+        await saveDecoderStates(templatesFile, states);
       } catch (err) {
         if (sample('template-save').log)
           log.error({ err: (err as Error).message, file: templatesFile }, 'cannot save templates');
@@ -639,6 +660,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         'stopping: flushing queues',
       );
       await within(Promise.all([...udp.map((u) => u.close()), ...tcp.map((t) => t.close())]), 1000);
+      shared?.stop();
       for (const t of timers) clearInterval(t);
       watcher?.stop();
       inventorySync?.stop();

@@ -78,6 +78,44 @@ export const CollectorConfig = Type.Object(
       description: 'on-disk spool bound; when full, new batches are dropped (counted, logged)',
     }),
     templateSaveMs: Type.Integer({ minimum: 100, default: 5000 }),
+    templateSharing: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description:
+            'share templates and sampling rates with other collectors through the ClickHouse table exporter_templates: a collector that takes over an exporter decodes its data at once',
+        }),
+        lookupTimeoutMs: Type.Integer({
+          minimum: 10,
+          maximum: 60_000,
+          default: 1000,
+          description: "a new exporter's datagrams wait this long at most for its stored templates",
+        }),
+        maxPendingExporters: Type.Integer({
+          minimum: 1,
+          default: 1000,
+          description: 'new exporters waiting for a lookup at once; more go on without one (counted)',
+        }),
+        maxHeldBytes: Type.Integer({
+          minimum: 65_536,
+          default: 16 * 1024 * 1024,
+          description: 'datagram bytes held while lookups run; beyond, datagrams go on without waiting',
+        }),
+        maxAgeDays: Type.Integer({
+          minimum: 1,
+          default: 30,
+          description:
+            'stored templates no collector has rewritten for this long are not loaded (and dropped)',
+        }),
+        lookupAgainAfterSilentMs: Type.Integer({
+          minimum: 1000,
+          default: 60_000,
+          description:
+            'an exporter silent this long is looked up again when it comes back: it may have sent to another collector meanwhile',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     exportersRefreshMs: Type.Integer({ minimum: 100, default: 10_000 }),
     inventoryCheckMs: Type.Integer({ minimum: 100, default: 5000 }),
     allowExporters: Type.Array(Cidr, {

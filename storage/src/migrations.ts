@@ -33,6 +33,7 @@ import {
   createAlertStateTable,
 } from './alert-tables.ts';
 import { STORAGE_COLUMNS } from './rowbinary.ts';
+import { createExporterTemplatesTable } from './template-tables.ts';
 import { ident, sql } from './sql.ts';
 
 export interface Migration {
@@ -95,6 +96,11 @@ export const MIGRATIONS: readonly Migration[] = [
       createAlertDeliveryAttemptsTable(db),
       createAlertLeaseTable(db),
     ],
+  },
+  {
+    version: 6,
+    name: 'exporter_templates: decoder templates and sampling rates shared by several collectors',
+    statements: (db) => [createExporterTemplatesTable(db)],
   },
 ];
 

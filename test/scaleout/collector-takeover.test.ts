@@ -1,0 +1,193 @@
+/**
+ * Several collectors behind a source-hash load balancer (issue 14): collector A, a real
+ * `vxflow collector` process, decodes an exporter's templates and data and shares the
+ * templates through ClickHouse; A is killed with SIGKILL; the exporter, moved to collector
+ * B, sends data sets only (its template refresh is far away); B decodes them at once from
+ * the templates A stored, and every flow is stored exactly once. A control collector with
+ * sharing off shows what happens without it: the data waits for a template that does not
+ * come (what every collector did before).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
+import {
+  encoder,
+  expectedBytes,
+  makeFlows,
+  sendAll,
+  startCollector,
+  tempDir,
+  waitFor,
+} from '../collector/harness.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const db = useTestClickHouse();
+
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  s.close();
+  return port;
+}
+
+async function totals(domain: number): Promise<{ n: number; bytes: number }> {
+  const [r] = await db().query<{ n: string; bytes: string }>(
+    `SELECT count() AS n, sum(bytes) AS bytes FROM ${db().database}.flows WHERE observation_domain = ${domain}`,
+  );
+  return { n: Number(r.n), bytes: Number(r.bytes) };
+}
+
+async function storedTemplates(domain: number): Promise<number> {
+  const [r] = await db().query<{ n: string }>(
+    `SELECT count() AS n FROM ${db().database}.exporter_templates WHERE observation_domain = ${domain} AND template_id >= 256`,
+  );
+  return Number(r.n);
+}
+
+const metric = async (c: { metrics: Record<string, unknown> }, name: string) =>
+  (await (c.metrics[name] as { get(): Promise<{ values: { value: number }[] }> }).get()).values.reduce(
+    (s, v) => s + v.value,
+    0,
+  );
+
+/** `vxflow collector` as a child process on one UDP port, on the test database. */
+async function collectorProcess(
+  port: number,
+  stateDir: string,
+): Promise<{ child: ChildProcess; log: () => string }> {
+  let stderr = '';
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('VXFLOW_') && k !== 'CLICKHOUSE_URL'),
+  );
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'bin/vxflow.js'),
+      'collector',
+      '--listen',
+      `udp://127.0.0.1:${port}`,
+      '--metrics-listen',
+      '',
+      '--state-dir',
+      stateDir,
+      '--workers',
+      '1',
+    ],
+    {
+      cwd: stateDir,
+      env: {
+        ...env,
+        CLICKHOUSE_URL: testClickHouseConfig(db().database).url,
+        VXFLOW_CLICKHOUSE_DATABASE: db().database,
+        VXFLOW_COLLECTOR_TEMPLATE_SAVE_MS: '200',
+        VXFLOW_COLLECTOR_BATCH_MAX_WAIT_MS: '200',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  await waitFor(
+    'collector A listening',
+    () => stderr,
+    (s) => s.includes('"listening"') || child.exitCode !== null,
+    30_000,
+  );
+  if (child.exitCode !== null) throw new Error(`collector A exited: ${stderr.slice(-2000)}`);
+  return { child, log: () => stderr };
+}
+
+describe('several collectors: templates shared through ClickHouse', () => {
+  it('an exporter moved from a killed collector to another is decoded at once from the shared templates, each flow stored once', async () => {
+    const DOMAIN = 1401;
+    const dirA = tempDir('takeover-a');
+    const dirB = tempDir('takeover-b');
+    const dirC = tempDir('takeover-c');
+    const portA = await freeUdpPort();
+    const a = await collectorProcess(portA, dirA.path);
+    const real = testClickHouseConfig(db().database);
+    const b = await startCollector({
+      stateDir: dirB.path,
+      clickhouse: real,
+      config: { templateSaveMs: 200 },
+    });
+    const control = await startCollector({
+      stateDir: dirC.path,
+      clickhouse: real,
+      config: {
+        templateSharing: {
+          enabled: false,
+          lookupTimeoutMs: 1000,
+          maxPendingExporters: 1000,
+          maxHeldBytes: 16 * 1024 * 1024,
+          maxAgeDays: 30,
+          lookupAgainAfterSilentMs: 60_000,
+        },
+      },
+    });
+    try {
+      // one exporter (127.0.0.1, v9 Source ID 1401) whose templates are sent once, first
+      const exporter = encoder(9, DOMAIN);
+      const before = makeFlows(3000, { vni: 1401 }, 0);
+      const first = exporter.encode(before, Date.now());
+      expect(exporter.stats.templatePackets).toBeGreaterThan(0);
+      await sendAll(portA, first);
+      await waitFor(
+        "A's flows stored and its templates shared",
+        async () => ({ flows: (await totals(DOMAIN)).n, templates: await storedTemplates(DOMAIN) }),
+        (v) => v.flows === before.length && v.templates > 0,
+        30_000,
+      );
+
+      // A dies without a chance to flush anything; the load balancer moves the exporter to B
+      a.child.kill('SIGKILL');
+      await new Promise((r) => a.child.once('exit', r));
+
+      const templatePackets = exporter.stats.templatePackets;
+      const after = makeFlows(2000, { vni: 1401 }, 3000).map((f) => ({
+        ...f,
+        bytes: Number(f.bytes) + 3000,
+      }));
+      const second = exporter.encode(after, Date.now());
+      expect(exporter.stats.templatePackets).toBe(templatePackets); // data sets only
+      const t0 = Date.now();
+      await sendAll(b.udpPort, second);
+      const stored = await waitFor(
+        'the moved exporter decoded by B',
+        () => totals(DOMAIN),
+        (v) => v.n >= before.length + after.length,
+        10_000,
+      );
+      const tookMs = Date.now() - t0;
+      // each flow exactly once over both collectors: bytes are 1000+i for i in 0..4999
+      expect(stored).toEqual({ n: 5000, bytes: expectedBytes(5000) });
+      // decoded on arrival, not held for a template: the data sets never waited in B
+      expect(await metric(b, 'held')).toBe(0);
+      expect(await metric(b, 'templateMisses')).toBe(0);
+      expect(tookMs).toBeLessThan(10_000);
+
+      // without sharing, the same data sets wait for a template that does not come
+      const third = exporter.encode(makeFlows(500, { vni: 1401 }, 5000), Date.now());
+      await sendAll(control.udpPort, third);
+      await waitFor(
+        'the control collector holding the data sets',
+        () => metric(control, 'held'),
+        (n) => n > 0,
+        10_000,
+      );
+      await new Promise((r) => setTimeout(r, 1500)); // longer than its batch wait
+      expect((await totals(DOMAIN)).n).toBe(5000);
+    } finally {
+      if (a.child.exitCode === null) a.child.kill('SIGKILL');
+      await b.stop();
+      await control.stop();
+      dirA.remove();
+      dirB.remove();
+      dirC.remove();
+    }
+  }, 120_000);
+});
