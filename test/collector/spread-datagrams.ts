@@ -7,18 +7,22 @@
 /** [field type, length] per field */
 export type Layout = [number, number][];
 
-/** srcaddr, dstaddr, bytes (4 octets), packets (4 octets) */
+/** srcaddr, dstaddr, bytes (4 octets), packets (4 octets), first and last switched */
 export const LAYOUT_A: Layout = [
   [8, 4],
   [12, 4],
   [1, 4],
   [2, 4],
+  [22, 4],
+  [21, 4],
 ];
 /** a different order and sizes: bytes (8 octets) first, dst port, srcaddr, packets (8 octets) */
 export const LAYOUT_B: Layout = [
   [1, 8],
   [11, 2],
+  [22, 4],
   [8, 4],
+  [21, 4],
   [2, 8],
 ];
 
@@ -27,7 +31,7 @@ export interface V9Stream {
   template(id: number, layout: Layout): Buffer;
   /**
    * a datagram of `per` records of template `id` in `layout`; record k carries
-   * bytes = first + k and src 10.1.x.y from the same number
+   * bytes = first + k and src 10.1.x.y from the same number; the flow ended a second before the export
    */
   data(id: number, layout: Layout, first: number, per: number): Buffer;
   /** uses up one sequence number without producing a datagram (a datagram lost on the way) */
@@ -77,7 +81,9 @@ export function v9Stream(sourceId: number): V9Stream {
           else if (f === 1) {
             if (l === 8) b.writeBigUInt64BE(BigInt(n), r);
             else b.writeUInt32BE(n, r);
-          } else if (f === 2) {
+          } else if (f === 22) b.writeUInt32BE(59_000, r);
+          else if (f === 21) b.writeUInt32BE(59_500, r);
+          else if (f === 2) {
             if (l === 8) b.writeBigUInt64BE(1n, r);
             else b.writeUInt32BE(1, r);
           }
