@@ -128,7 +128,12 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         up: () => sink?.up ?? false,
         maxRowsPerExporter: cfg.limits.maxTemplatesPerExporter + cfg.limits.maxDomainsPerExporter,
         collectorId: `${hostname()}:${process.pid}`,
-        importInto: (_exporter, w, state) => pool?.post(w, { type: 'import-state', state }),
+        // an exporter spread from its first datagram is decoded on every worker; otherwise
+        // its home worker holds its templates (and hands them over if it is spread later)
+        importInto: (_exporter, w, state) =>
+          cfg.spread === 'always'
+            ? pool?.broadcast({ type: 'import-state', state })
+            : pool?.post(w, { type: 'import-state', state }),
         release: (d, exporter, w, receivedMs) => pool?.dispatch(w, d, exporter, receivedMs),
         log,
         registry: metrics.registry,
