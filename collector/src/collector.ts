@@ -20,9 +20,11 @@ import type { Logger } from '../../common/logger.ts';
 import { UserError } from '../../common/errors.ts';
 import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
 import type { ClickHouseConfig } from '../../storage/src/config.ts';
-import { checkStored, insertQueryId } from '../../storage/src/flow-batches.ts';
+import { ROLLUP_INSERT_COLUMNS, ROLLUP_STAGING_TABLE } from '../../storage/src/ddl.ts';
+import { checkStored, FLOW_ROWS, insertQueryId, ROLLUP_ROWS } from '../../storage/src/flow-batches.ts';
 import { FlowRowsFormatError } from '../../storage/src/flow-rowbinary.ts';
 import { migrate } from '../../storage/src/migrations.ts';
+import { scanRollupRows } from '../../storage/src/rollup-rows.ts';
 import { FLOW_INSERT_COLUMNS, FLOW_SCHEMA_COLUMNS } from '../../storage/src/rowbinary.ts';
 import { createBatcher } from './batcher.ts';
 import type { CollectorConfig } from './config.ts';
@@ -65,7 +67,14 @@ export interface Collector {
   readonly metricsPort: number;
   readonly metrics: ReturnType<typeof createCollectorMetrics>;
   /** totals so far, for tests and benchmarks */
-  totals(): { datagrams: number; records: number; insertedRows: number; outputRows: number };
+  totals(): {
+    datagrams: number;
+    records: number;
+    insertedRows: number;
+    outputRows: number;
+    /** rollup rows inserted into flows_rollup_in (the collector's per-chunk sums) */
+    rollupRows: number;
+  };
   /** the ClickHouse handle once connected */
   readonly clickhouse: ClickHouse | undefined;
   /** validates what can be checked without side effects (`vxflow collector --check`) */
@@ -90,7 +99,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
   const workerStats: WorkerStats[] = [];
   const delta = createDeltas();
   const timers: NodeJS.Timeout[] = [];
-  const totals = { datagrams: 0, records: 0, insertedRows: 0, outputRows: 0 };
+  const totals = { datagrams: 0, records: 0, insertedRows: 0, outputRows: 0, rollupRows: 0 };
   let pool: WorkerPool | undefined;
   let ch: ClickHouse | undefined;
   let sink: Sink | undefined;
@@ -151,11 +160,38 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
       if (gone.length > 0) pool?.post(w, { type: 'forget', exporters: gone });
     }
   }
-  const batcher = createBatcher({ maxRows: cfg.batchMaxRows, maxWaitMs: cfg.batchMaxWaitMs }, (parts, rows) =>
-    sink?.submit(parts, rows),
+  /**
+   * The rollup rows of the chunks in the batcher. A raw batch is cut from chunks whose
+   * rollup rows all arrived here first (one message carries both), so submitting these
+   * before it keeps the order the sink promises: a chunk's rollup rows reach ClickHouse
+   * before its raw rows.
+   */
+  let rollupParts: Buffer[] = [];
+  let rollupRows = 0;
+  function submitRollups(): void {
+    if (rollupParts.length === 0) return;
+    const parts = rollupParts;
+    const rows = rollupRows;
+    rollupParts = [];
+    rollupRows = 0;
+    sink?.submit(parts, rows, ROLLUP_INSERT_COLUMNS);
+  }
+  const batcher = createBatcher(
+    { maxRows: cfg.batchMaxRows, maxWaitMs: cfg.batchMaxWaitMs },
+    (parts, rows) => {
+      submitRollups();
+      sink?.submit(parts, rows);
+    },
   );
 
-  const flowsTable = () => `${ch?.database ?? opts.clickhouse?.database ?? 'vxflow'}.flows`;
+  const database = () => ch?.database ?? opts.clickhouse?.database ?? 'vxflow';
+  const flowsTable = () => `${database()}.flows`;
+  /** the table and row kind of a batch's insert column list (undefined: rows without batch ids) */
+  const targetOf = (columns: string) =>
+    columns === ROLLUP_INSERT_COLUMNS
+      ? { table: `${database()}.${ROLLUP_STAGING_TABLE}`, kind: ROLLUP_ROWS }
+      : { table: flowsTable(), kind: columns === FLOW_INSERT_COLUMNS ? FLOW_ROWS : undefined };
+  const isRollup = (columns: string) => columns === ROLLUP_INSERT_COLUMNS;
 
   async function connect(): Promise<boolean> {
     if (!opts.clickhouse) return false;
@@ -227,7 +263,14 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         // counted here, as the chunk arrives, like the output rows: the worker's stats message
         // can lag far behind under load (records_total read 0 beside 85 000 output rows)
         metrics.records.inc(m.rows);
-        if (m.rowbinary && p.clickhouse) batcher.add(Buffer.from(m.rowbinary), m.rows);
+        if (m.rowbinary && p.clickhouse) {
+          if (m.rollup) {
+            const body = Buffer.from(m.rollup);
+            rollupParts.push(body);
+            rollupRows += scanRollupRows(body);
+          }
+          batcher.add(Buffer.from(m.rowbinary), m.rows);
+        }
         for (const out of fileOutputs) {
           const body = out.name.startsWith('jsonl:') ? m.jsonl : m.protobuf;
           if (!body) continue;
@@ -493,14 +536,16 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           if (!ch) throw new Error('not connected');
           // rows with batch ids get a query_id from the first one: the stored check can
           // see the attempt while it runs, and ClickHouse refuses a second one meanwhile
-          const queryId = columns === FLOW_INSERT_COLUMNS ? insertQueryId(parts) : undefined;
-          await ch.insertRowBinary(flowsTable(), columns, Readable.from(parts), { queryId });
+          const { table, kind } = targetOf(columns);
+          const queryId = kind ? insertQueryId(parts, kind) : undefined;
+          await ch.insertRowBinary(table, columns, Readable.from(parts), { queryId });
         },
         check: async (parts, rows, columns) => {
           if (!ch) throw new Error('not connected');
-          if (columns !== FLOW_INSERT_COLUMNS) return undefined;
+          const { table, kind } = targetOf(columns);
+          if (!kind) return undefined;
           try {
-            return await checkStored(ch, flowsTable(), parts);
+            return await checkStored(ch, table, parts, kind);
           } catch (err) {
             if (!(err instanceof FlowRowsFormatError)) throw err;
             log.error({ rows, err: err.message }, 'batch rows cannot be read back: inserted unchecked');
@@ -513,15 +558,26 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         retryMs: 1000,
         log,
         metrics: {
-          inserted: (rows, s) => {
+          // the flow metrics count raw flows: a rollup batch's rows are sums of them
+          inserted: (rows, s, columns) => {
+            if (isRollup(columns)) {
+              totals.rollupRows += rows;
+              return;
+            }
             metrics.insertedRows.inc(rows);
             metrics.insertSeconds.observe(s);
             totals.insertedRows += rows;
           },
           insertFailed: () => metrics.insertFailures.inc(),
-          dropped: (rows) => metrics.dropped.inc({ stage: 'spool' }, rows),
-          spooled: (rows) => metrics.spooledRows.inc(rows),
-          alreadyStored: (rows) => metrics.alreadyStoredRows.inc(rows),
+          dropped: (rows, columns) => {
+            if (!isRollup(columns)) metrics.dropped.inc({ stage: 'spool' }, rows);
+          },
+          spooled: (rows, columns) => {
+            if (!isRollup(columns)) metrics.spooledRows.inc(rows);
+          },
+          alreadyStored: (rows, columns) => {
+            if (!isRollup(columns)) metrics.alreadyStoredRows.inc(rows);
+          },
         },
       },
       up,

@@ -149,6 +149,8 @@ export function workerInit(
       rowbinary: p.clickhouse,
       jsonl: p.outputs.some((o) => o.kind === 'jsonl'),
       protobuf: p.outputs.some((o) => o.kind === 'protobuf'),
+      // the collector sums each chunk into the rollup keys itself (migration 5)
+      rollup: p.clickhouse,
     },
     chunkRows: Math.max(100, Math.min(5000, cfg.batchMaxRows)),
     abandon,

@@ -29,24 +29,50 @@
  * server's connection queue is not listed at all.
  */
 import type { ClickHouse } from './clickhouse.ts';
-import { PARTITIONING } from './ddl.ts';
+import { PARTITIONING, ROLLUP_STAGING_TABLE, ROLLUP_STAGING_TIME } from './ddl.ts';
 import { batchIdText, scanFlowRows } from './flow-rowbinary.ts';
+import { type RowVisitor, scanRollupRows } from './rollup-rows.ts';
 import { ident, quoteString, raw, sql } from './sql.ts';
 
-const QUERY_ID_PREFIX = 'vxflow-flows-';
+/**
+ * What the check needs to know of a table whose rows carry batch ids: how to walk its
+ * RowBinary rows, its time column (the partition key's argument), its partitioning, and the
+ * query_id prefix its inserts run under (apart per table, so the raw and the rollup insert
+ * of one chunk never refuse each other's id).
+ */
+export interface BatchRows {
+  scan(b: Buffer, visit: RowVisitor): number;
+  time: string;
+  partition: 'toYYYYMMDD' | 'toYYYYMM';
+  queryIdPrefix: string;
+}
+
+/** Raw flow rows (FLOW_INSERT_COLUMNS) in flows. */
+export const FLOW_ROWS: BatchRows = {
+  scan: scanFlowRows,
+  time: 'time_received',
+  partition: PARTITIONING.flows,
+  queryIdPrefix: 'vxflow-flows-',
+};
+
+/** Rollup staging rows (ROLLUP_INSERT_COLUMNS) in flows_rollup_in. */
+export const ROLLUP_ROWS: BatchRows = {
+  scan: scanRollupRows,
+  time: ROLLUP_STAGING_TIME,
+  partition: PARTITIONING[ROLLUP_STAGING_TABLE],
+  queryIdPrefix: 'vxflow-rollup-',
+};
+
 /** ids per query, so a batch of very many chunks stays far below max_query_size (256 KiB) */
 const IDS_PER_QUERY = 1000;
 
-/** flows' partition of a DateTime expression, as its PARTITION BY has it */
-const partitionOf = (e: string) => `${PARTITIONING.flows}(${e})`;
-
 const hex8 = (n: number) => n.toString(16).padStart(8, '0');
-const queryIdOf = (hi: number, lo: number) => `${QUERY_ID_PREFIX}${hex8(hi)}${hex8(lo)}`;
+const queryIdOf = (kind: BatchRows, hi: number, lo: number) => `${kind.queryIdPrefix}${hex8(hi)}${hex8(lo)}`;
 
 /** The query_id to insert these parts with: from the batch id of the first row. */
-export function insertQueryId(parts: readonly Buffer[]): string | undefined {
+export function insertQueryId(parts: readonly Buffer[], kind: BatchRows = FLOW_ROWS): string | undefined {
   const first = parts.find((p) => p.length >= 8);
-  return first ? queryIdOf(first.readUInt32LE(4), first.readUInt32LE(0)) : undefined;
+  return first ? queryIdOf(kind, first.readUInt32LE(4), first.readUInt32LE(0)) : undefined;
 }
 
 export type StoredCheck =
@@ -71,8 +97,8 @@ interface RowIndex {
   tMax: number;
 }
 
-/** Reads the rows back; throws FlowRowsFormatError on bytes that are not FLOW_INSERT_COLUMNS rows. */
-function indexRows(parts: readonly Buffer[]): RowIndex {
+/** Reads the rows back; throws FlowRowsFormatError on bytes that are not rows of `kind`. */
+function indexRows(parts: readonly Buffer[], kind: BatchRows): RowIndex {
   const ix: RowIndex = {
     part: [],
     start: [],
@@ -88,7 +114,7 @@ function indexRows(parts: readonly Buffer[]): RowIndex {
   let lastLo = -1;
   let last = -1;
   for (const [p, body] of parts.entries()) {
-    scanFlowRows(body, (hi, lo, t, start, end) => {
+    kind.scan(body, (hi, lo, t, start, end) => {
       // rows of a chunk are consecutive: one map lookup per chunk, not per row
       if (hi !== lastHi || lo !== lastLo) {
         const key = `${hi}:${lo}`;
@@ -121,22 +147,26 @@ function groups<T>(all: readonly T[], size: number): T[][] {
 }
 
 /**
- * What of this batch (RowBinary parts in FLOW_INSERT_COLUMNS, as the collector inserts them)
- * the flows table `table` (db.flows) already holds.
+ * What of this batch (RowBinary parts in FLOW_INSERT_COLUMNS, as the collector inserts them;
+ * or staging rows in ROLLUP_INSERT_COLUMNS with kind ROLLUP_ROWS) the table `table`
+ * (db.flows; db.flows_rollup_in) already holds.
  */
 export async function checkStored(
   ch: ClickHouse,
   table: string,
   parts: readonly Buffer[],
+  kind: BatchRows = FLOW_ROWS,
 ): Promise<StoredCheck> {
-  const ix = indexRows(parts);
+  const ix = indexRows(parts, kind);
+  const partitionOf = (e: string) => `${kind.partition}(${e})`;
+  const time = kind.time;
   const rows = ix.part.length;
   const chunks = ix.ids.length;
   if (rows === 0) return { state: 'stored', rows, chunks };
 
   const running: string[] = [];
   for (const g of groups(ix.ids, IDS_PER_QUERY)) {
-    const ids = g.map((id) => quoteString(queryIdOf(id.hi, id.lo))).join(', ');
+    const ids = g.map((id) => quoteString(queryIdOf(kind, id.hi, id.lo))).join(', ');
     const r = await ch.query<{ query_id: string }>(
       `SELECT query_id FROM system.processes WHERE query_id IN (${ids})`,
     );
@@ -149,8 +179,8 @@ export async function checkStored(
   let found = 0;
   for (const g of groups(ix.ids, IDS_PER_QUERY)) {
     const r = await ch.query<{ id: string; day: number; n: string }>(
-      sql`SELECT toString(batch_id) AS id, ${raw(partitionOf('time_received'))} AS day, count() AS n FROM ${ident(table)}
-          WHERE time_received >= toDateTime(${ix.tMin}) AND time_received <= toDateTime(${ix.tMax})
+      sql`SELECT toString(batch_id) AS id, ${raw(partitionOf(time))} AS day, count() AS n FROM ${ident(table)}
+          WHERE ${ident(time)} >= toDateTime(${ix.tMin}) AND ${ident(time)} <= toDateTime(${ix.tMax})
             AND batch_id IN (${raw(g.map((id) => id.text).join(', '))})
           GROUP BY id, day`,
     );

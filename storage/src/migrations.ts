@@ -13,8 +13,11 @@ import {
   columnType,
   createExportersTable,
   createFlowsTable,
+  createRollupStagingTable,
+  createRollupStagingView,
   createRollupTable,
   createRollupView,
+  dropRawRollupView,
   ROLLUPS,
 } from './ddl.ts';
 import {
@@ -98,6 +101,20 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 5,
+    name: 'rollups computed by the collector: staging table flows_rollup_in and its views feed the rollups; the views on flows go',
+    // The staging table and its views come first, so a new collector's rollup rows have
+    // somewhere to go; then the raw table's views are dropped. Nothing in the rollup tables
+    // is touched, so what they hold stays exact. Rows an older collector inserts into flows
+    // after this step reach the rollups only through `vxflow rollup` (it adds what is
+    // missing, never what is there: storage/src/rollup-backfill.ts).
+    statements: (db) => [
+      createRollupStagingTable(db),
+      ...ROLLUPS.map((r) => createRollupStagingView(db, r)),
+      ...ROLLUPS.map((r) => dropRawRollupView(db, r)),
+    ],
+  },
+  {
     version: 6,
     name: 'exporter_templates: decoder templates and sampling rates shared by several collectors',
     statements: (db) => [createExporterTemplatesTable(db)],
@@ -111,7 +128,8 @@ export interface MigrateResult {
 
 export async function migrate(
   ch: ClickHouse,
-  opts: { log?: (msg: string) => void } = {},
+  /** upTo: apply versions up to this one only (tests that build an older installation) */
+  opts: { log?: (msg: string) => void; upTo?: number } = {},
 ): Promise<MigrateResult> {
   const log = opts.log ?? (() => {});
   const db = ident(ch.database);
@@ -127,7 +145,7 @@ export async function migrate(
   );
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
-    if (done.has(m.version)) continue;
+    if (done.has(m.version) || m.version > (opts.upTo ?? Number.POSITIVE_INFINITY)) continue;
     log(`migration ${m.version}: ${m.name}`);
     for (const stmt of m.statements(dbName)) await ch.command(stmt);
     await m.run?.(ch, dbName);

@@ -7,6 +7,7 @@ import { encodeFlowsRowBinary } from '../../storage/src/flow-rowbinary.ts';
 import { FLOW_INSERT_COLUMNS } from '../../storage/src/rowbinary.ts';
 import { sql } from '../../storage/src/sql.ts';
 import { useTestClickHouse } from '../helpers/clickhouse.ts';
+import { insertLikeCollector } from './rollup-totals.ts';
 
 const db = useTestClickHouse();
 
@@ -86,7 +87,8 @@ describe('ClickHouse schema on a real server', () => {
         tenant: "o'brien\\co",
       }),
     ];
-    await db().insertRowBinary(`${db().database}.flows`, FLOW_INSERT_COLUMNS, encodeFlowsRowBinary(rows));
+    // as the collector inserts them: the chunk's rollup rows, then its raw rows (migration 5)
+    await insertLikeCollector(db(), db().database, rows, encodeFlowsRowBinary(rows));
     const back = await db().query<Record<string, string | number>>(
       `SELECT IPv6NumToString(src_addr) AS src, IPv6NumToString(dst_addr) AS dst, IPv6NumToString(exporter) AS exp,
               toString(bytes) AS b, packets, vni, tenant, toUInt32(time_received) AS t, sampling_rate, src_mac

@@ -14,6 +14,7 @@ import { FLOW_INSERT_COLUMNS, FLOW_SCHEMA_COLUMNS } from '../../storage/src/rowb
 import { RowBinaryWriter } from '../../storage/src/rowbinary.ts';
 import { COLUMNS } from '../../protocol/src/schema/columns.ts';
 import { useTestClickHouse } from '../helpers/clickhouse.ts';
+import { insertLikeCollector } from './rollup-totals.ts';
 
 const db = useTestClickHouse();
 const flows = () => `${db().database}.flows`;
@@ -183,10 +184,10 @@ describe('batch_id on an install from before it', () => {
         addedColumns: [],
       });
       expect(await migrate(handle)).toEqual({ applied: [], addedColumns: [] });
-      const body = encodeFlowsRowBinary([
-        Object.assign(emptyFlow(), { time_received: T, tenant: 'acme', packets: 3 }),
-      ]);
-      await ch.insertRowBinary(`${old}.flows`, FLOW_INSERT_COLUMNS, body);
+      const fresh = [Object.assign(emptyFlow(), { time_received: T, tenant: 'acme', packets: 3 })];
+      const body = encodeFlowsRowBinary(fresh);
+      // as the collector inserts since migration 5: rollup rows, then raw rows
+      await insertLikeCollector(ch, old, fresh, body);
       const ids = await ch.query<{ id: string }>(
         `SELECT toString(batch_id) AS id FROM ${old}.flows ORDER BY packets`,
       );

@@ -4,6 +4,10 @@
  * memory; the rest, and everything while ClickHouse is down or the spool is not empty, go to
  * the on-disk spool, which is replayed oldest first once ClickHouse answers again.
  *
+ * Two kinds of batches go through it, told apart by their insert column list: raw flows
+ * (FLOW_INSERT_COLUMNS, into flows) and the collector's rollup rows (ROLLUP_INSERT_COLUMNS,
+ * into flows_rollup_in); both carry batch ids, and both are checked the same way.
+ *
  * Exactly once, on plain MergeTree too (which has no insert deduplication): every row
  * carries its chunk's batch_id, so before a batch that may already be stored is sent again,
  * the sink asks ClickHouse what of it is there (storage/src/flow-batches.ts) and sends only
@@ -29,9 +33,10 @@
  *   of its body; a request can also wait in the server's connection queue) and that it
  *   stores only after the check: that batch is stored twice. The check runs no sooner than
  *   retryMs after the failure, through a server that answered a ping in between, so this
- *   takes a server that holds a request for longer than that without starting it. Rows
- *   stored with a failing rollup view: the raw table has them, so they are not sent again,
- *   and the rollups miss them. Spool files written before batch_id existed
+ *   takes a server that holds a request for longer than that without starting it. Rollup
+ *   rows stored in the staging table while a view on it failed: the staging table has
+ *   them, so they are not sent again, and the rollups miss them (`vxflow rollup` adds what
+ *   the rollups miss). Spool files written before batch_id existed
  *   (`<seq>-<rows>.rowbinary`) have no identity: they are replayed unchecked, at least
  *   once, as before.
  * - SIGKILL (or power loss) still loses what is only in memory: rows not yet batched, the
@@ -64,18 +69,25 @@ export interface SinkDeps {
     warn(obj: object, msg: string): void;
     error(obj: object, msg: string): void;
   };
+  /** per batch; `columns` tells which kind of rows they count (raw flows, rollup rows) */
   metrics: {
-    inserted(rows: number, seconds: number): void;
+    inserted(rows: number, seconds: number, columns: string): void;
     insertFailed(): void;
-    dropped(rows: number): void;
-    spooled(rows: number): void;
+    dropped(rows: number, columns: string): void;
+    spooled(rows: number, columns: string): void;
     /** rows of a batch sent again that ClickHouse already held (not inserted twice) */
-    alreadyStored(rows: number): void;
+    alreadyStored(rows: number, columns: string): void;
   };
 }
 
 export interface Sink {
-  submit(parts: Buffer[], rows: number): void;
+  /**
+   * Queues a batch whose rows are in `columns` (default: deps.columns). Batches are
+   * inserted in submission order, spooled batches replayed in it too: the collector submits
+   * a chunk's rollup rows before its raw rows, so raw rows in ClickHouse always have their
+   * rollup rows there (what `vxflow rollup` relies on to add only what is missing).
+   */
+  submit(parts: Buffer[], rows: number, columns?: string): void;
   /**
    * waits for in-memory batches to reach ClickHouse, or puts them in the spool after
    * timeoutMs; returns within timeoutMs plus the spool writes, even with an insert in flight
@@ -115,11 +127,11 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
       .then(
         (ok) => {
           if (ok) {
-            deps.metrics.spooled(b.rows);
+            deps.metrics.spooled(b.rows, b.columns);
             spoolFullLogged = false;
             return;
           }
-          deps.metrics.dropped(b.rows);
+          deps.metrics.dropped(b.rows, b.columns);
           if (!spoolFullLogged) {
             spoolFullLogged = true;
             deps.log.error(
@@ -129,7 +141,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
           }
         },
         (err: Error) => {
-          deps.metrics.dropped(b.rows);
+          deps.metrics.dropped(b.rows, b.columns);
           deps.log.error(
             { err: err.message, dir: deps.spool.dir },
             'cannot write to the spool: batch dropped',
@@ -170,7 +182,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
     const t0 = process.hrtime.bigint();
     try {
       await deps.insert(b.parts, b.rows, b.columns);
-      deps.metrics.inserted(b.rows, Number(process.hrtime.bigint() - t0) / 1e9);
+      deps.metrics.inserted(b.rows, Number(process.hrtime.bigint() - t0) / 1e9, b.columns);
       return true;
     } catch (err) {
       lastError = err;
@@ -200,14 +212,14 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
         );
         return 'wait';
       case 'stored':
-        deps.metrics.alreadyStored(b.rows);
+        deps.metrics.alreadyStored(b.rows, b.columns);
         deps.log.info(
           { file: file.file, rows: b.rows },
           'spooled batch is already in ClickHouse (an earlier attempt was stored): not inserting it again',
         );
         return 'done';
       case 'partial':
-        deps.metrics.alreadyStored(found.stored);
+        deps.metrics.alreadyStored(found.stored, b.columns);
         deps.log.warn(
           { file: file.file, rows: b.rows, stored: found.stored, sending: found.restRows },
           'spooled batch is partly in ClickHouse (an earlier attempt was cut short): inserting only the missing rows',
@@ -241,7 +253,7 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
           try {
             read = await deps.spool.read(spooled);
           } catch (err) {
-            deps.metrics.dropped(spooled.rows);
+            deps.metrics.dropped(spooled.rows, deps.columns);
             deps.log.error(
               { file: spooled.file, err: (err as Error).message },
               'unreadable spool file: set aside as .bad, replay goes on',
@@ -293,8 +305,8 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
     get queuedRows() {
       return queue.reduce((n, b) => n + b.rows, 0);
     },
-    submit(parts, rows) {
-      const b = { parts, rows, columns: deps.columns };
+    submit(parts, rows, columns = deps.columns) {
+      const b = { parts, rows, columns };
       if (!up || deps.spool.batches > 0 || queue.length >= deps.memoryBatches) toSpool(b);
       else queue.push(b);
       void pump();
