@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { expiredPartitions, partitionEndMs } from './retention.ts';
+import { ROLLUP_STAGING_RETENTION_DAYS } from './ddl.ts';
+import { expiredPartitions, partitionEndMs, retentionLimits } from './retention.ts';
 
 describe('retention', () => {
   const now = Date.UTC(2026, 10, 25, 12, 0, 0); // 2026-11-25 12:00 UTC
@@ -19,5 +20,11 @@ describe('retention', () => {
   it('drops monthly partitions only when the whole month is past', () => {
     // 60 days before now is 2026-09-26: August is past, September is not
     expect(expiredPartitions(['202608', '202609', '202611'], 'toYYYYMM', 60, now)).toEqual(['202608']);
+  });
+
+  it('also limits the rollup staging table, to its own days unless configured', () => {
+    const cfg = { flows: 30, flows_1m: 30, flows_5m: 90, flows_1h: 730 };
+    expect(retentionLimits(cfg)).toEqual({ ...cfg, flows_rollup_in: ROLLUP_STAGING_RETENTION_DAYS });
+    expect(retentionLimits({ ...cfg, flows_rollup_in: 2 }).flows_rollup_in).toBe(2);
   });
 });

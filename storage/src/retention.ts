@@ -4,7 +4,7 @@
  * cutoff; monthly ones (toYYYYMM) when their whole month is.
  */
 import type { ClickHouse } from './clickhouse.ts';
-import { PARTITIONING } from './ddl.ts';
+import { PARTITIONING, ROLLUP_STAGING_RETENTION_DAYS, ROLLUP_STAGING_TABLE } from './ddl.ts';
 import { sql } from './sql.ts';
 
 /** Last instant (exclusive end, ms) covered by a partition id. */
@@ -37,6 +37,16 @@ export function expiredPartitions(
   });
 }
 
+/**
+ * The limit of every table that has one: the configured days (clickhouse.retentionDays),
+ * and the rollup staging table's own short limit unless the configuration names it. Its
+ * rows are receipts for the replay check, already summed into the rollups, so dropping
+ * them loses no traffic.
+ */
+export function retentionLimits(days: Readonly<Record<string, number>>): Record<string, number> {
+  return { [ROLLUP_STAGING_TABLE]: ROLLUP_STAGING_RETENTION_DAYS, ...days };
+}
+
 export async function applyRetention(
   ch: ClickHouse,
   days: Readonly<Record<string, number>>,
@@ -44,7 +54,7 @@ export async function applyRetention(
 ): Promise<{ table: string; partition: string }[]> {
   const now = opts.nowMs ?? Date.now();
   const dropped: { table: string; partition: string }[] = [];
-  for (const [table, limit] of Object.entries(days)) {
+  for (const [table, limit] of Object.entries(retentionLimits(days))) {
     const scheme = PARTITIONING[table];
     if (!scheme) continue;
     const rows = await ch.query<{ partition: string }>(

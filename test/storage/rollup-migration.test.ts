@@ -11,6 +11,7 @@ import { ROLLUP_INSERT_COLUMNS, ROLLUP_STAGING_TABLE } from '../../storage/src/d
 import { encodeFlowsRowBinary } from '../../storage/src/flow-rowbinary.ts';
 import { MIGRATIONS, migrate } from '../../storage/src/migrations.ts';
 import { backfillRollups } from '../../storage/src/rollup-backfill.ts';
+import { applyRetention } from '../../storage/src/retention.ts';
 import { FLOW_INSERT_COLUMNS } from '../../storage/src/rowbinary.ts';
 import { useTestClickHouse } from '../helpers/clickhouse.ts';
 import { grandTotals, rollupRowsOf, rollupVsRaw } from './rollup-totals.ts';
@@ -135,5 +136,32 @@ describe('rollups migration and backfill', () => {
     const mixed = await backfillRollups(db(), range);
     expect(mixed.reduce((n, s) => n + s.flows, 0)).toBe(direct.length);
     await expectRollupsEqualRaw();
+  });
+
+  it('retention drops old partitions of the staging table and leaves the rollups their sums', async () => {
+    const now = Date.UTC(2026, 10, 25, 12, 0, 0);
+    const day = 86_400_000;
+    const rows = [10, 1].map((d) =>
+      Object.assign(emptyFlow(), { time_received: now - d * day, tenant: 'ret', bytes: 5, packets: 1 }),
+    );
+    await insertRollupRows(rows);
+    const sums = async () =>
+      db().query<{ t: string; f: string }>(
+        `SELECT toString(toDate(time)) AS t, toString(sum(flows)) AS f FROM ${db().database}.flows_1m WHERE tenant = 'ret' GROUP BY t ORDER BY t`,
+      );
+    const before = await sums();
+    expect(before).toHaveLength(2);
+    const dropped = await applyRetention(
+      db(),
+      { flows: 30, flows_1m: 30, flows_5m: 90, flows_1h: 730 },
+      { nowMs: now },
+    );
+    expect(dropped).toContainEqual({ table: ROLLUP_STAGING_TABLE, partition: '20261115' });
+    expect(dropped.filter((d) => d.table !== ROLLUP_STAGING_TABLE)).toEqual([]);
+    const left = await db().query<{ d: string }>(
+      `SELECT DISTINCT toString(toDate(minute)) AS d FROM ${db().database}.${ROLLUP_STAGING_TABLE} WHERE tenant = 'ret'`,
+    );
+    expect(left.map((r) => r.d)).toEqual(['2026-11-24']);
+    expect(await sums()).toEqual(before);
   });
 });
