@@ -13,6 +13,7 @@ import { ConfigError } from './config.ts';
 import { register as registerDecode } from './commands/decode.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerMigrate } from './commands/migrate.ts';
+import { register as registerRollup } from './commands/rollup.ts';
 import { register as registerClickhouse } from './commands/clickhouse.ts';
 import { register as registerConfig } from './commands/config.ts';
 import { UserError } from '../common/errors.ts';
@@ -45,6 +46,7 @@ for (const register of [
   registerDashboard,
   registerDecode,
   registerMigrate,
+  registerRollup,
   registerClickhouse,
   registerConfig,
 ]) {
