@@ -18,6 +18,18 @@
  *                      flows, so it is not like for like (by hand, 3 s steps: lossless at 3M flows/s,
  *                      the sender's limit, where one row per flow lost 41% at 2M). Not in --quick.
  *   ceiling            ClickHouse alone taking 200k-row RowBinary inserts (also run with vxflow-clickhouse)
+ *   scaling            how the collector scales with decode workers (issue 15): our collector to the
+ *                      protobuf file (no database, so only the collector's CPU counts) with 1 and with
+ *                      2 workers, fed by one exporter (one blast: one address, spread over the workers
+ *                      by collector.spread, default 'auto') and by four (four blasts from 127.0.0.x,
+ *                      chosen so that two hash to each worker; each exporter gets a quarter of the rate,
+ *                      and past spreadAboveDatagramsPerSecond 'auto' spreads them too; BENCH_SPREAD sets
+ *                      collector.spread for these runs). Beside each lossless rate: the collector's CPU µs
+ *                      per flow from /proc, split into the receiving (main) thread and the rest (decode
+ *                      workers, GC, libuv), and what that predicts for 16 cores: the receiving thread is
+ *                      one core whatever the worker count, so the rate is at most
+ *                      min(1e6 / main µs per flow, 15e6 / rest µs per flow). Not in --quick's default
+ *                      set (BENCH_TOOLS=scaling runs it alone).
  *
  * One trial: start the receiver, send for BENCH_STEP_SECONDS (default 10; 3 with --quick: a
  * short step lets the collector's in-memory queues, 4 × 200k rows, and its spool, or
@@ -80,7 +92,8 @@ import { FLOW_INSERT_COLUMNS } from '../storage/src/rowbinary.ts';
 import { freePort, startEmbedded } from '../storage/src/server.ts';
 import { fileRecordCounter, sumCsvColumn } from './count-records.ts';
 import { type BenchContext, median } from './lib.ts';
-import { processCpuSeconds } from './proc-cpu.ts';
+import { fnv1a } from '../collector/src/ingest/worker-pool.ts';
+import { processCpuSeconds, statCpuSeconds } from './proc-cpu.ts';
 import { udpSocketState } from './udp-socket.ts';
 
 const repo = resolve(import.meta.dirname, '..');
@@ -100,6 +113,7 @@ const TOOL_KEYS = [
   'nfacctd',
   'nfacctd-proto',
   'ceiling',
+  'scaling',
 ] as const;
 type ToolKey = (typeof TOOL_KEYS)[number];
 
@@ -123,6 +137,8 @@ interface Trial {
   /** why a trial was lossy */
   why?: string;
   cpuSeconds?: number;
+  /** CPU seconds of the receiving (main) thread alone, within cpuSeconds */
+  mainCpuSeconds?: number;
   /** the ClickHouse database the collector filled */
   database?: string;
 }
@@ -167,6 +183,33 @@ interface Tool {
   finish?: (l: Ladder, proto: Proto, rep: number) => Promise<void>;
   /** searched once: first protocol, first repeat */
   once?: boolean;
+  /** several exporters: one blast from each of these addresses, each at an equal share of the rate */
+  sources?: string[];
+  /** a scaling run: exporters and workers, for the scaling figures */
+  scaling?: { exporters: number; workers: number };
+}
+
+/** CPU seconds of a process's main thread (task id = pid: the collector's receiving thread); 0 once gone. */
+function mainThreadCpuSeconds(pid: number): number {
+  try {
+    return statCpuSeconds(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Loopback addresses, half routed to each of two workers by the collector's hash
+ * (worker-pool.ts fnv1a), so the several-exporters case is the hash routing at its best.
+ */
+function balancedSources(count: number): string[] {
+  const byWorker: string[][] = [[], []];
+  for (let i = 2; i < 250 && byWorker[0].length + byWorker[1].length < count; i++) {
+    const a = `127.0.0.${i}`;
+    const w = fnv1a(a) % 2;
+    if (byWorker[w].length < count / 2) byWorker[w].push(a);
+  }
+  return [...byWorker[0], ...byWorker[1]];
 }
 
 const udpSocket = udpSocketState;
@@ -186,10 +229,17 @@ function groupAlive(pgid: number): boolean {
   return false;
 }
 
-async function blast(bin: string, port: number, proto: Proto, secs: number, rate: number): Promise<number> {
+async function blast(
+  bin: string,
+  port: number,
+  proto: Proto,
+  secs: number,
+  rate: number,
+  source?: string,
+): Promise<number> {
   const { stdout } = await execFileAsync(
     bin,
-    ['127.0.0.1', String(port), proto, String(secs), String(rate)],
+    ['127.0.0.1', String(port), proto, String(secs), String(rate), ...(source ? ['1', source] : [])],
     {
       encoding: 'utf8',
     },
@@ -254,7 +304,9 @@ export default async function bench(ctx: BenchContext): Promise<void> {
   for (const p of protos) if (p !== 'v9' && p !== 'ipfix') throw new Error(`BENCH_PROTOS: unknown ${p}`);
   const repeats = Math.max(1, Number(env.BENCH_REPEATS ?? (ctx.quick ? 1 : 3)));
   const wanted = new Set(
-    env.BENCH_TOOLS ? list(env.BENCH_TOOLS) : TOOL_KEYS.filter((k) => !(ctx.quick && k === 'nfacctd-proto')),
+    env.BENCH_TOOLS
+      ? list(env.BENCH_TOOLS)
+      : TOOL_KEYS.filter((k) => !(ctx.quick && (k === 'nfacctd-proto' || k === 'scaling'))),
   );
   for (const k of wanted)
     if (!TOOL_KEYS.includes(k as ToolKey))
@@ -558,13 +610,55 @@ export default async function bench(ctx: BenchContext): Promise<void> {
       nfacctd('nfacctd', 'src_host,dst_host,src_port,dst_port,proto,tos'),
       nfacctd('nfacctd-proto', 'proto'),
     ];
+    // the scaling runs: 1 and 2 workers, one exporter and four, to the protobuf file
+    const spreadMode = env.BENCH_SPREAD ?? 'auto';
+    if (!['auto', 'always', 'off'].includes(spreadMode))
+      throw new Error(`BENCH_SPREAD: ${spreadMode} is not auto, always or off`);
+    for (const exporters of [1, 4])
+      for (const workers of [1, 2]) {
+        const sources = exporters > 1 ? balancedSources(exporters) : undefined;
+        allTools.push({
+          key: 'scaling',
+          name: `scaling ${exporters === 1 ? 'one exporter' : `${exporters} exporters`}, ${workers} worker${workers > 1 ? 's' : ''}`,
+          sources,
+          scaling: { exporters, workers },
+          start: async () => {
+            const out = join(work, `out-${run + 1}.protobuf`);
+            const c = await startCollector(
+              ['--no-clickhouse', '--output', `protobuf:${out}`, '--workers', String(workers)],
+              { VXFLOW_COLLECTOR_SPREAD: spreadMode },
+            );
+            const counter = fileRecordCounter(out, 'protobuf');
+            return {
+              port: c.port,
+              pid: c.child.pid ?? 0,
+              diagnose: c.diagnose,
+              stored: counter,
+              stop: async () => {
+                await c.stop();
+              },
+              count: counter,
+              cleanup: () => {
+                c.cleanup();
+                rmSync(out, { force: true });
+              },
+            };
+          },
+        });
+      }
     const tools = allTools.filter((t) => wanted.has(t.key));
 
     const runTrial = async (tool: Tool, proto: Proto, asked: number): Promise<Trial> => {
       const r = await tool.start(proto);
       try {
         const cpu0 = processCpuSeconds(r.pid);
-        const sent = await blast(blastBin, r.port, proto, step, asked);
+        const main0 = mainThreadCpuSeconds(r.pid);
+        const sources = tool.sources ?? [undefined];
+        const sent = (
+          await Promise.all(
+            sources.map((src) => blast(blastBin, r.port, proto, step, asked / sources.length, src)),
+          )
+        ).reduce((a, b) => a + b, 0);
         const t0 = Date.now();
         let inTime = 0;
         let settled = false;
@@ -581,6 +675,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
         }
         const waited = (Date.now() - t0) / 1000;
         const cpuSeconds = processCpuSeconds(r.pid) - cpu0;
+        const mainCpuSeconds = mainThreadCpuSeconds(r.pid) - main0;
         const sock = udpSocket(r.port);
         const own = await r.diagnose?.();
         await r.stop();
@@ -608,6 +703,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
           lossless,
           why: lossless ? undefined : why.join('; ') || 'records missing',
           cpuSeconds: r.stored ? cpuSeconds : undefined,
+          mainCpuSeconds: r.stored ? mainCpuSeconds : undefined,
           database: r.database,
         };
       } finally {
@@ -679,9 +775,25 @@ export default async function bench(ctx: BenchContext): Promise<void> {
 
     for (const proto of protos) {
       const results = new Map<ToolKey, Ladder[]>();
+      /** the scaling runs' ladders, by tool name (they share one key) */
+      const scaling = new Map<string, { tool: Tool; ladders: Ladder[] }>();
       for (let rep = 0; rep < repeats; rep++)
         for (const tool of tools) {
           if (tool.once && (rep > 0 || proto !== protos[0])) continue;
+          if (tool.scaling) {
+            const entry = scaling.get(tool.name) ?? { tool, ladders: [] };
+            const prev = entry.ladders[0];
+            const start = !prev ? START_RATE : prev.capped ? MAX_RATE : (prev.best?.asked ?? MIN_RATE * 2);
+            const factor =
+              prev?.best && prev.lossyAt
+                ? Math.min(2, Math.max(tolerance, prev.lossyAt / prev.best.rate))
+                : 2;
+            entry.ladders.push(
+              await search(`${tool.name} ${proto} #${rep + 1}`, tool, proto, rep, start, factor),
+            );
+            scaling.set(tool.name, entry);
+            continue;
+          }
           const prev = results.get(tool.key)?.[0];
           // later repeats start from the first repeat's result and step by its final bracket
           const start = !prev ? START_RATE : prev.capped ? MAX_RATE : (prev.best?.asked ?? MIN_RATE * 2);
@@ -691,6 +803,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
           results.set(tool.key, [...(results.get(tool.key) ?? []), l]);
         }
       record(ctx, proto, results, ceiling, wanted);
+      recordScaling(ctx, proto, [...scaling.values()], spreadMode);
     }
     ctx.log(`collector bench: ${((Date.now() - began) / 60_000).toFixed(1)} minutes`);
   } finally {
@@ -799,6 +912,51 @@ function record(
     });
   if (wanted.has('vxflow-clickhouse') && !disk)
     ctx.log(`${proto}: no lossless ClickHouse trial, so no disk-per-flow figure`);
+}
+
+/**
+ * The scaling figures: per run, the lossless rate, the CPU µs per flow of the whole collector,
+ * of its receiving thread and of the rest, and the 16-core prediction from them.
+ */
+function recordScaling(
+  ctx: BenchContext,
+  proto: Proto,
+  runs: { tool: Tool; ladders: Ladder[] }[],
+  spreadMode: string,
+): void {
+  const rateOf = new Map<string, number>();
+  for (const { tool, ladders } of runs) {
+    const x = summarize(ladders);
+    const bests = ladders.map((l) => l.best).filter((b): b is Trial => b !== undefined && b.got > 0);
+    const us = (f: (b: Trial) => number) => median(bests.map((b) => (f(b) * 1e6) / b.got));
+    const total = bests.length ? us((b) => b.cpuSeconds ?? 0) : 0;
+    const main = bests.length ? us((b) => b.mainCpuSeconds ?? 0) : 0;
+    const rest = Math.max(0, total - main);
+    const s = tool.scaling ?? { exporters: 1, workers: 1 };
+    rateOf.set(`${s.exporters}/${s.workers}`, x.rate);
+    // one core receives whatever the worker count; the other 15 decode
+    const predicted = main > 0 && rest > 0 ? Math.min(1e6 / main, 15e6 / rest) : 0;
+    const limit = predicted === 0 ? '?' : 1e6 / main <= 15e6 / rest ? 'the receiving thread' : 'the workers';
+    ctx.record({
+      name: `${proto}: scaling, ${tool.name.replace(/^scaling /, '')} → protobuf file`,
+      value: x.rate,
+      unit: 'flows/s lossless',
+      samples: x.samples,
+      note: `${x.capped ? 'limit not reached (lower bound); ' : x.lossyAt ? `lossy at ${fmt(x.lossyAt)}; ` : ''}CPU ${total.toFixed(2)} µs/flow (receiving thread ${main.toFixed(2)}, workers and the rest ${rest.toFixed(2)}); 16 cores predicted ≈ ${fmt(predicted)} flows/s, limited by ${limit}; spread ${spreadMode}`,
+    });
+  }
+  for (const exporters of [1, 4]) {
+    const one = rateOf.get(`${exporters}/1`);
+    const two = rateOf.get(`${exporters}/2`);
+    if (one && two)
+      ctx.record({
+        name: `${proto}: scaling, ${exporters === 1 ? 'one exporter' : `${exporters} exporters`}: 2 workers vs 1`,
+        value: two,
+        unit: 'flows/s lossless',
+        peer: { name: '1 worker', value: one },
+        note: 'on 2 cores shared by the receiving thread, 2 workers, blast and the other load: 2x is out of reach here',
+      });
+  }
 }
 
 /** Rows per insert for the ceiling: the collector's default batchMaxRows, so the same work. */

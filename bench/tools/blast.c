@@ -1,7 +1,7 @@
 /*
  * blast: a NetFlow v9 / IPFIX load generator for the collector benchmark.
  *
- *   blast HOST PORT v9|ipfix SECONDS FLOWS_PER_SECOND [DOMAIN]
+ *   blast HOST PORT v9|ipfix SECONDS FLOWS_PER_SECOND [DOMAIN [SOURCE]]
  *
  * Sends datagrams of 30 (v9) or 26 (IPFIX) flow records with sendmmsg(2), paced against
  * the clock (sleeping, not spinning, when ahead: the machine is shared with the collector
@@ -9,6 +9,8 @@
  * numbers advance as each protocol defines them (v9: packets, IPFIX: data records before
  * this message). Every record has packets = 1 and bytes = 100 and distinct ports, so
  * "records received" = sum(packets). Prints "sent_datagrams sent_records" at the end.
+ * SOURCE (an IPv4 address such as 127.0.0.2) is the address it sends from, so several
+ * blasts are several exporters to the collector.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -44,7 +46,7 @@ static const uint16_t IPFIX_FIELDS[][2] = {{8, 4}, {12, 4}, {7, 2}, {11, 2}, {4,
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr, "usage: blast HOST PORT v9|ipfix SECONDS FLOWS_PER_SECOND [DOMAIN]\n");
+    fprintf(stderr, "usage: blast HOST PORT v9|ipfix SECONDS FLOWS_PER_SECOND [DOMAIN [SOURCE]]\n");
     return 2;
   }
   const char *host = argv[1];
@@ -77,6 +79,15 @@ int main(int argc, char **argv) {
     dst = (struct sockaddr *)&dst6;
     dstlen = sizeof dst6;
     fd = socket(AF_INET6, SOCK_DGRAM, 0);
+  }
+  if (argc > 7) {
+    struct sockaddr_in src;
+    memset(&src, 0, sizeof src);
+    src.sin_family = AF_INET;
+    if (inet_pton(AF_INET, argv[7], &src.sin_addr) != 1 || bind(fd, (struct sockaddr *)&src, sizeof src) != 0) {
+      fprintf(stderr, "blast: cannot send from %s\n", argv[7]);
+      return 2;
+    }
   }
   int sndbuf = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
