@@ -19,7 +19,8 @@ const common = {
 };
 await build({
   ...common,
-  entryPoints: { cli: 'cli/main.ts' },
+  // cli-decode: `vxflow decode` alone, without every other command's dependencies (bin/vxflow.js)
+  entryPoints: { cli: 'cli/main.ts', 'cli-decode': 'cli/decode-main.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
 });

@@ -1,17 +1,23 @@
 /**
- * The collector's JSON-lines encoder: the same bytes as protocol/src/schema/json.ts
- * toJsonLine() + '\n' in UTF-8 (a property test holds them equal), written straight into a
- * byte buffer, because at high rates building an object and a string per flow (and then
- * joining and re-encoding the strings) was nearly all of the collector's CPU on the file
- * output, most of it garbage collection.
+ * The JSON-lines encoder of the collector's file output and of `vxflow decode`: the same
+ * bytes as protocol/src/schema/json.ts toJsonLine() + '\n' in UTF-8 (a property test holds
+ * them equal), written straight into a byte buffer, because building an object, three Dates
+ * and a string per flow (and then joining and re-encoding the strings) was nearly all of
+ * the CPU of both, most of it garbage collection.
  *
- * How: a writer generated once from the column list stores the quoted names as literal
- * bytes, and the values, after one capacity check per row; integers are written digit by digit; datetimes
- * reuse the text of the last second seen per column and add the milliseconds; text that
- * needs no escaping is copied by char code. Records with extra (non-canonical) fields, and
- * values out of the ordinary, go through toJsonLine / JSON.stringify themselves.
+ * How: a writer generated once from the column list stores the quoted names as 32-bit
+ * little-endian constants (a quarter of the stores of writing them byte by byte), after
+ * one capacity check per row. A store may run up to 3 bytes past the text it writes: the
+ * next store overwrites them, and the capacity check leaves room at the end. Integers are
+ * written four digits per store from tables; a datetime reuses the stored text of its
+ * second and adds the milliseconds; a text column reuses the stored text of its last value
+ * (flows of one datagram share exporter, next hop, tunnel endpoints); other text that needs
+ * no escaping is copied by char code. Extra (non-canonical) fields are appended as
+ * protocol/src/schema/json-extras.ts writes them. Records with values out of the ordinary
+ * go through toJsonLine itself.
  */
 import { COLUMNS, type ColumnKind, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
+import { extraFieldsJson } from '../../../protocol/src/schema/json-extras.ts';
 import { macToString, toJsonLine } from '../../../protocol/src/schema/json.ts';
 import { OUTPUT_BUFFER_BYTES, type OutputDriver } from './output.ts';
 import {
@@ -25,6 +31,8 @@ import {
 const MAX_PLAIN_ISO_MS = 253_402_300_799_999;
 /** The last instant a Date holds (ECMAScript: 8.64e15 ms after the epoch). */
 const MAX_DATE_MS = 8.64e15;
+/** Room past the row for the last store's overrun. */
+const SLACK = 8;
 
 /** Most bytes a value of each kind takes, apart from the text of strings and addresses. */
 const VALUE_MAX: Record<ColumnKind, number> = {
@@ -38,169 +46,296 @@ const VALUE_MAX: Record<ColumnKind, number> = {
   string: 2,
 };
 
+/** Four ASCII bytes as the little-endian 32-bit word that stores them. */
+function word(a: number, b: number, c: number, d: number): number {
+  return (a | (b << 8) | (c << 16) | (d << 24)) >>> 0;
+}
+
+/** DIGITS[n]: the digits of n (0..9999) without leading zeros, as a word (unused bytes 0). */
+const DIGITS = new Uint32Array(10000);
+/** PADDED[n]: the four digits of n (0..9999) with leading zeros, as a word. */
+const PADDED = new Uint32Array(10000);
+/** MILLIS[n]: '.' and the three digits of n (0..999), as a word. */
+const MILLIS = new Uint32Array(1000);
+for (let n = 0; n < 10000; n++) {
+  const s = String(n);
+  DIGITS[n] = word(s.charCodeAt(0), s.charCodeAt(1) | 0, s.charCodeAt(2) | 0, s.charCodeAt(3) | 0);
+  const p = s.padStart(4, '0');
+  PADDED[n] = word(p.charCodeAt(0), p.charCodeAt(1), p.charCodeAt(2), p.charCodeAt(3));
+  if (n < 1000) MILLIS[n] = word(46, p.charCodeAt(1), p.charCodeAt(2), p.charCodeAt(3));
+}
+const Z_QUOTE = word(90, 34, 0, 0); // 'Z"'
+
+/**
+ * Set by a value writer that met something only toJsonLine gets exactly right (a value of
+ * an unexpected type); the row is then written again by toJsonLine over the same bytes.
+ */
+let odd = false;
+
 /** Copies text known to be ASCII. */
 function ascii(b: Buffer, o: number, s: string): number {
   for (let i = 0; i < s.length; i++) b[o + i] = s.charCodeAt(i);
   return o + s.length;
 }
 
-/** JSON of a number: digits by hand for 32-bit non-negative integers (exact arithmetic). */
-function num(b: Buffer, o: number, v: number): number {
-  if (v >= 0 && v <= 0x7fffffff && (v | 0) === v) {
-    if (v < 10) {
-      b[o] = 48 + v;
-      return o + 1;
-    }
-    // small integers (Smis): integer division, no floating point
-    const len =
-      v < 100
-        ? 2
-        : v < 1000
-          ? 3
-          : v < 10000
-            ? 4
-            : v < 100000
-              ? 5
-              : v < 1000000
-                ? 6
-                : v < 10000000
-                  ? 7
-                  : v < 100000000
-                    ? 8
-                    : v < 1000000000
-                      ? 9
-                      : 10;
-    let n = v;
-    for (let i = o + len - 1; i >= o; i--) {
-      const q = (n / 10) | 0;
-      b[i] = 48 + n - q * 10;
-      n = q;
-    }
-    return o + len;
-  }
-  if (v >= 0 && v <= 4294967295 && Math.floor(v) === v) {
-    let n = v;
-    let len = 0;
-    while (n >= 1) {
-      n = Math.floor(n / 10);
-      len++;
-    }
-    n = v;
-    for (let i = o + len - 1; i >= o; i--) {
-      const q = Math.floor(n / 10);
-      b[i] = 48 + (n - q * 10);
-      n = q;
-    }
-    return o + len;
-  }
-  return ascii(b, o, Number.isFinite(v) ? `${v}` : 'null');
+/** 0..9999, without leading zeros. */
+function small(d: DataView, o: number, v: number): number {
+  d.setUint32(o, DIGITS[v], true);
+  return o + (v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : 4);
 }
 
-function u64(b: Buffer, o: number, v: number | bigint): number {
-  return typeof v === 'bigint' ? ascii(b, o, `"${v}"`) : num(b, o, v);
+/** JSON of a number: exact integers up to 2^53 four digits at a time, the rest as V8 prints them. */
+function num(b: Buffer, d: DataView, o: number, v: unknown): number {
+  if (typeof v !== 'number') {
+    odd = true;
+    return o;
+  }
+  if (v >= 0 && v < 10000 && (v | 0) === v) return small(d, o, v);
+  if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v))
+    return ascii(b, o, Number.isFinite(v) ? `${v}` : 'null');
+  // exact: every quotient and remainder of an integer below 2^53 by a power of ten is exact
+  const low = v % 10000;
+  const high = (v - low) / 10000;
+  if (high < 10000) o = small(d, o, high);
+  else {
+    const mid = high % 10000;
+    const top = (high - mid) / 10000;
+    if (top < 10000) o = small(d, o, top);
+    else {
+      const m2 = top % 10000;
+      o = small(d, o, (top - m2) / 10000);
+      d.setUint32(o, PADDED[m2], true);
+      o += 4;
+    }
+    d.setUint32(o, PADDED[mid], true);
+    o += 4;
+  }
+  d.setUint32(o, PADDED[low], true);
+  return o + 4;
 }
 
-const ZERO_MAC = Buffer.from('"00:00:00:00:00:00"');
-function mac(b: Buffer, o: number, v: number): number {
-  // most flows carry no MAC (0): its text is a constant
-  if (v === 0) {
-    for (let i = 0; i < ZERO_MAC.length; i++) b[o + i] = ZERO_MAC[i];
-    return o + ZERO_MAC.length;
+/** Longest u64 text the row's capacity allows for (a bigint above 2^64 is not a u64: toJsonLine prints it). */
+const U64_MAX_TEXT = 28;
+
+function u64(b: Buffer, d: DataView, o: number, v: unknown): number {
+  if (typeof v !== 'bigint') return num(b, d, o, v);
+  const text = `"${v}"`;
+  if (text.length > U64_MAX_TEXT) {
+    odd = true;
+    return o;
   }
-  return ascii(b, o, JSON.stringify(macToString(v)));
+  return ascii(b, o, text);
 }
 
-/** A JSON string: copied when it holds only printable ASCII needing no escape. */
-function text(b: Buffer, o: number, s: string): number {
-  const n = s.length;
-  b[o] = 34;
-  let i = 0;
-  for (; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) break;
-    b[o + 1 + i] = c;
-  }
-  if (i === n) {
-    b[o + 1 + n] = 34;
-    return o + n + 2;
-  }
-  return o + b.write(JSON.stringify(s), o, 'utf8');
+type ValueWriter = (b: Buffer, d: DataView, o: number, v: unknown) => number;
+
+/** The words of the bytes b[o, o + n) (rounded up to whole words), into `into`. */
+function readWords(d: DataView, o: number, n: number, into: Uint32Array): void {
+  for (let i = 0; i < n; i += 4) into[i >> 2] = d.getUint32(o + i, true);
 }
 
-function isoWriter(): (b: Buffer, o: number, ms: number) => number {
-  let second = -1;
-  let prefix = '';
-  return (b, o, ms) => {
-    if (!(ms > 0)) return ascii(b, o, 'null');
+function writeWords(d: DataView, o: number, n: number, words: Uint32Array): number {
+  for (let i = 0; i < n; i += 4) d.setUint32(o + i, words[i >> 2], true);
+  return o + n;
+}
+
+/** A writer for one datetime column: its own cache of the text of the current second. */
+function datetimeColumn(): ValueWriter {
+  let second = Number.NaN;
+  // '"2026-11-25T02:18:21' (the quote, then date and time up to the dot): 20 bytes
+  const prefix = new Uint32Array(5);
+  return (b, d, o, v) => {
+    if (typeof v !== 'number') {
+      odd = true;
+      return o;
+    }
+    if (!(v > 0)) return ascii(b, o, 'null');
     // beyond what a Date holds (garbage from an exporter) toISOString() throws: null
     // instead, rather than a dead worker
-    if (!(ms <= MAX_DATE_MS)) return ascii(b, o, 'null');
-    if (ms > MAX_PLAIN_ISO_MS || Math.floor(ms) !== ms)
-      return ascii(b, o, JSON.stringify(new Date(ms).toISOString()));
-    const s = Math.floor(ms / 1000);
+    if (!(v <= MAX_DATE_MS)) return ascii(b, o, 'null');
+    if (v > MAX_PLAIN_ISO_MS || Math.floor(v) !== v) return ascii(b, o, `"${new Date(v).toISOString()}"`);
+    const milli = v % 1000;
+    const s = v - milli;
     if (s !== second) {
       second = s;
-      // '"2026-11-25T02:18:21.' (the quote, then date and time up to the dot)
-      prefix = `"${new Date(s * 1000).toISOString().slice(0, 20)}`;
-    }
-    let p = ascii(b, o, prefix);
-    const milli = ms - s * 1000;
-    b[p++] = 48 + Math.floor(milli / 100);
-    b[p++] = 48 + (Math.floor(milli / 10) % 10);
-    b[p++] = 48 + (milli % 10);
-    b[p++] = 90; // Z
-    b[p++] = 34;
-    return p;
+      ascii(b, o, `"${new Date(s).toISOString().slice(0, 19)}`);
+      readWords(d, o, 20, prefix);
+    } else writeWords(d, o, 20, prefix);
+    d.setUint32(o + 20, MILLIS[milli], true);
+    d.setUint32(o + 24, Z_QUOTE, true);
+    return o + 26;
   };
 }
+
+const ZERO_MAC = '"00:00:00:00:00:00"';
+function macColumn(): ValueWriter {
+  let last = 0;
+  const words = new Uint32Array(5);
+  let ready = false;
+  return (b, d, o, v) => {
+    if (v === last && ready) return writeWords(d, o, ZERO_MAC.length, words);
+    if (typeof v !== 'number') {
+      odd = true;
+      return o;
+    }
+    const end = ascii(b, o, v === 0 ? ZERO_MAC : `"${macToString(v)}"`);
+    readWords(d, o, ZERO_MAC.length, words);
+    last = v;
+    ready = true;
+    return end;
+  };
+}
+
+/** Longest value text (with its quotes) a text column keeps for reuse. */
+const TEXT_CACHE_BYTES = 64;
+
+/** A writer for one text column (addresses, names); JSON.stringify's escapes where needed. */
+function textColumn(): ValueWriter {
+  let last = '';
+  let lastBytes = 0;
+  const words = new Uint32Array(TEXT_CACHE_BYTES / 4);
+  return (b, d, o, v) => {
+    if (v === last && lastBytes > 0) return writeWords(d, o, lastBytes, words);
+    if (typeof v !== 'string') {
+      if (v === null) return ascii(b, o, 'null');
+      odd = true;
+      return o;
+    }
+    const n = v.length;
+    let end: number;
+    b[o] = 34;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) break;
+      b[o + 1 + i] = c;
+    }
+    if (i === n) {
+      b[o + 1 + n] = 34;
+      end = o + n + 2;
+    } else end = o + b.write(JSON.stringify(v), o, 'utf8');
+    last = v;
+    lastBytes = end - o <= TEXT_CACHE_BYTES ? end - o : 0;
+    if (lastBytes > 0) readWords(d, o, lastBytes, words);
+    return end;
+  };
+}
+
+/** A constant's stores: its bytes as words (the last one padded; the padding is overwritten). */
+function constantStores(text: string): string {
+  const bytes = [...Buffer.from(text, 'latin1')];
+  const stores: string[] = [];
+  for (let i = 0; i < bytes.length; i += 4)
+    stores.push(
+      `d.setUint32(o + ${i}, ${word(bytes[i], bytes[i + 1] | 0, bytes[i + 2] | 0, bytes[i + 3] | 0)}, true);`,
+    );
+  return `${stores.join(' ')} o += ${bytes.length};`;
+}
+
+/** A column's value when the datagram did not carry it (emptyFlow's), and its JSON text. */
+function defaultOf(kind: ColumnKind): { test: string; text: string } | undefined {
+  switch (kind) {
+    case 'datetime':
+      return undefined;
+    case 'ip':
+    case 'string':
+      return { test: "''", text: '""' };
+    case 'mac':
+      return { test: '0', text: ZERO_MAC };
+    default:
+      return { test: '0', text: '0' };
+  }
+}
+
+/** Most columns in one run written as a single constant when all hold their default. */
+const DEFAULT_RUN_MAX = 8;
 
 type LineWriter = (out: OutputBuffer, rec: FlowRecord) => void;
 
 function compile(): LineWriter {
-  const isoNames = COLUMNS.filter((c) => c.kind === 'datetime').map((c) => c.name);
+  const textKinds: readonly ColumnKind[] = ['ip', 'string'];
+  if (textKinds.includes(COLUMNS[0].kind))
+    throw new Error('the first column must always be written (its key carries the opening brace)');
   const texts = COLUMNS.filter((c) => c.kind === 'string' || c.kind === 'ip').map((c) => `r.${c.name}`);
-  let fixed = 2; // '}' and the newline
-  const body: string[] = [];
-  let first = true;
-  for (const c of COLUMNS) {
+  let fixed = 2 + SLACK; // '}', the newline and the last store's overrun
+  const writers: ValueWriter[] = [];
+  const keyOf = (i: number) => `${i === 0 ? '{' : ','}"${COLUMNS[i].name}":`;
+  /** One column: its default as one constant with the key, small integers inline, the rest by call. */
+  const columnCode = (i: number): string => {
+    const c = COLUMNS[i];
     if (!/^[a-z_0-9]+$/.test(c.name)) throw new Error(`column name ${c.name} cannot be compiled`);
-    const key = `${first ? '{' : ','}"${c.name}":`;
-    first = false;
-    fixed += key.length + VALUE_MAX[c.kind];
-    const get = `r.${c.name}`;
-    // the quoted name as literal stores: a TypedArray.set per key cost more than the value
-    const write = `${[...Buffer.from(key)].map((x, i) => `b[o + ${i}] = ${x};`).join(' ')} o += ${key.length};`;
+    const key = keyOf(i);
+    fixed += key.length + 3 + VALUE_MAX[c.kind];
+    const dflt = defaultOf(c.kind);
+    const head = `v = r.${c.name};`;
+    const onDefault = dflt ? `if (v === ${dflt.test}) { ${constantStores(key + dflt.text)} } else ` : '';
     switch (c.kind) {
       case 'datetime':
-        body.push(write, `o = iso_${c.name}(b, o, ${get});`);
-        break;
       case 'mac':
-        body.push(write, `o = mac(b, o, ${get});`);
-        break;
-      case 'u64':
-        body.push(write, `o = u64(b, o, ${get});`);
-        break;
       case 'ip':
-      case 'string':
+      case 'string': {
+        const w = `w${writers.length}`;
+        writers.push(
+          c.kind === 'datetime' ? datetimeColumn() : c.kind === 'mac' ? macColumn() : textColumn(),
+        );
+        const write = `{ ${constantStores(key)} o = ${w}(b, d, o, v); }`;
         // JSON.stringify leaves out a key whose value is undefined
-        body.push(`if (${get} !== undefined) { ${write} o = text(b, o, ${get}); }`);
-        break;
+        if (c.kind === 'ip' || c.kind === 'string')
+          return `${head} ${onDefault}if (v !== undefined) ${write}`;
+        return `${head} ${onDefault}${write}`;
+      }
       default:
-        body.push(write, `o = num(b, o, ${get});`);
+        return (
+          `${head} ${onDefault}{ ${constantStores(key)} ` +
+          'if (typeof v === "number" && v > 0 && v < 10000 && (v | 0) === v) { ' +
+          'd.setUint32(o, DIGITS[v], true); o += v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : 4; } ' +
+          `else o = ${c.kind === 'u64' ? 'u64' : 'num'}(b, d, o, v); }`
+        );
     }
+  };
+  // runs of consecutive columns that have a default: when all hold it (the columns a
+  // template does not carry, the inventory's before enrichment) the run is one constant
+  const body: string[] = [];
+  for (let i = 0; i < COLUMNS.length; ) {
+    let j = i;
+    while (j < COLUMNS.length && j - i < DEFAULT_RUN_MAX && defaultOf(COLUMNS[j].kind)) j++;
+    if (j - i < 2) {
+      body.push(columnCode(i));
+      i++;
+      continue;
+    }
+    const run = COLUMNS.slice(i, j);
+    const all = run.map((c) => `r.${c.name} === ${defaultOf(c.kind)?.test}`).join(' && ');
+    const text = run.map((c, k) => keyOf(i + k) + defaultOf(c.kind)?.text).join('');
+    const each: string[] = [];
+    for (let k = i; k < j; k++) each.push(columnCode(k));
+    body.push(`if (${all}) { ${constantStores(text)} } else {`, ...each.map((l) => `  ${l}`), '}');
+    i = j;
   }
   const src = [
+    'let buffer = null;',
+    'let view = null;',
     'return function writeJsonLine(out, r) {',
-    '  if (r.extra !== undefined) { for (const _ in r.extra) return slow(out, r); }',
-    // escaping takes at most 6 bytes per UTF-16 unit (\\uXXXX)
-    `  const need = ${fixed}${texts.map((t) => ` + 6 * (typeof ${t} === 'string' ? ${t}.length : 0)`).join('')};`,
+    "  let extra = '';",
+    '  if (r.extra !== undefined) {',
+    '    const x = extras(r.extra);',
+    '    if (x === null) return slow(out, r);',
+    '    extra = x;',
+    '  }',
+    // escaping takes at most 6 bytes per UTF-16 unit (\\uXXXX), UTF-8 at most 3
+    `  const need = ${fixed} + 3 * extra.length${texts.map((t) => ` + 6 * (typeof ${t} === 'string' ? ${t}.length : 0)`).join('')};`,
     '  if (out.off + need > out.buf.length) grow(out, need);',
     '  const b = out.buf;',
+    // grow() replaces the Buffer object: a new view then
+    '  if (b !== buffer) { buffer = b; view = new DataView(b.buffer, b.byteOffset, b.length); }',
+    '  const d = view;',
     '  let o = out.off;',
+    '  let v;',
     ...body.map((l) => `  ${l}`),
-    '  b[o++] = 125;',
-    '  b[o++] = 10;',
-    '  out.off = o;',
+    '  if (odd()) return slow(out, r);',
+    "  if (extra !== '') o += b.write(extra, o, 'utf8');",
+    '  d.setUint16(o, 0x0a7d, true);', // '}' then '\n'
+    '  out.off = o + 2;',
     '  out.rows++;',
     '};',
   ].join('\n');
@@ -211,18 +346,14 @@ function compile(): LineWriter {
     out.off += out.buf.write(line, out.off, 'utf8');
     out.rows++;
   };
-  const names = ['slow', 'grow', 'ascii', 'num', 'u64', 'mac', 'text', ...isoNames.map((n) => `iso_${n}`)];
+  const wasOdd = () => {
+    if (!odd) return false;
+    odd = false;
+    return true;
+  };
+  const names = ['slow', 'odd', 'extras', 'grow', 'num', 'u64', 'DIGITS', ...writers.map((_, i) => `w${i}`)];
   const factory = new Function(...names, src);
-  return factory(
-    slow,
-    growOutputBuffer,
-    ascii,
-    num,
-    u64,
-    mac,
-    text,
-    ...isoNames.map(() => isoWriter()),
-  ) as LineWriter;
+  return factory(slow, wasOdd, extraFieldsJson, growOutputBuffer, num, u64, DIGITS, ...writers) as LineWriter;
 }
 
 /** Appends one flow as a JSON line with its newline: the bytes of toJsonLine(rec) + '\n'. */
