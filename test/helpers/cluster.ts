@@ -45,6 +45,8 @@ export interface ClusterNode {
   interserverPort: number;
   dir: string;
   running: boolean;
+  /** the server's process id while it runs (for CPU accounting from /proc) */
+  pid(): number | undefined;
   /** stops the server (SIGTERM, waits for it to exit); its data stays */
   stop(): Promise<void>;
   /** starts it again on the same ports and data, and waits until it answers */
@@ -55,6 +57,7 @@ export interface ZooKeeperProcess {
   host: string;
   port: number;
   running: boolean;
+  pid(): number | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -130,6 +133,7 @@ function startZooKeeper(dir: string, port: number, children: Set<ChildProcess>):
     host: '127.0.0.1',
     port,
     running: false,
+    pid: () => (child && child.exitCode === null ? child.pid : undefined),
     async start() {
       const jar = ZOOKEEPER_JARS.find((j) => existsSync(j));
       if (!jar)
@@ -264,6 +268,15 @@ export async function startTestCluster(opts: { log?: (msg: string) => void } = {
         interserverPort: np.interserver,
         dir: nodeDir,
         running: false,
+        pid() {
+          if (!node.running) return undefined;
+          try {
+            return (JSON.parse(readFileSync(join(nodeDir, 'vxflow-server.json'), 'utf8')) as { pid: number })
+              .pid;
+          } catch {
+            return undefined;
+          }
+        },
         async start() {
           if (node.running) return;
           const srv = await startEmbedded({

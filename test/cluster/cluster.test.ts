@@ -1,0 +1,294 @@
+/**
+ * The cluster schema on a real cluster (test/helpers/cluster.ts: ZooKeeper, shard 1 = ch1 +
+ * ch2, shard 2 = ch3, all ClickHouse 18.16 on loopback): `migrate --cluster` twice, rows
+ * placed by the sharding key, totals through the Distributed tables, a replica down, a
+ * shard down for 30 s under a real collector's steady stream (spool, exactly-once replay
+ * through the Distributed table), and retention on every shard.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ClickHouse } from '../../storage/src/clickhouse.ts';
+import { migrateCluster } from '../../storage/src/cluster-migrate.ts';
+import { MIGRATIONS } from '../../storage/src/migrations.ts';
+import { applyClusterRetention } from '../../storage/src/cluster-retention.ts';
+import { encoder, makeFlows, sendAll, startCollector, tempDir, waitFor } from '../collector/harness.ts';
+import { useTestCluster } from '../helpers/use-test-cluster.ts';
+
+const cluster = useTestCluster();
+const DB = 'vxc';
+
+async function onEveryNode<T>(fn: (ch: ClickHouse, node: string) => Promise<T>): Promise<Record<string, T>> {
+  const out: Record<string, T> = {};
+  for (const n of cluster().nodes) {
+    const ch = await cluster().connect(DB, n.name);
+    try {
+      out[n.name] = await fn(ch, n.name);
+    } finally {
+      await ch.close();
+    }
+  }
+  return out;
+}
+
+const tablesOf = (ch: ClickHouse) =>
+  ch.query<{ name: string; engine: string; create_table_query: string }>(
+    `SELECT name, engine, create_table_query FROM system.tables WHERE database = '${DB}' ORDER BY name`,
+  );
+
+const num = (v: unknown) => Number(v);
+
+describe('ClickHouse cluster schema', () => {
+  it('migrate --cluster creates the same tables on every node, and a second run changes nothing', async () => {
+    const ch = await cluster().connect(DB);
+    try {
+      const first = await migrateCluster(ch, cluster().name);
+      expect(first.applied.length).toBeGreaterThan(0);
+      expect(first.sharded).toEqual(expect.arrayContaining(['flows', 'flows_1m', 'flows_5m', 'flows_1h']));
+      const before = await onEveryNode(tablesOf);
+      const second = await migrateCluster(ch, cluster().name);
+      expect(second.applied).toEqual([]);
+      expect(second.addedColumns).toEqual([]);
+      expect(await onEveryNode(tablesOf)).toEqual(before);
+    } finally {
+      await ch.close();
+    }
+    const tables = await onEveryNode(tablesOf);
+    const engines = (node: string) => Object.fromEntries(tables[node].map((t) => [t.name, t.engine]));
+    for (const node of ['ch1', 'ch2', 'ch3']) {
+      const e = engines(node);
+      // the names every query uses are Distributed tables over the _local ones
+      for (const t of ['flows', 'flows_1m', 'flows_5m', 'flows_1h']) {
+        expect(e[t], `${node} ${t}`).toBe('Distributed');
+        expect(e[`${t}_local`], `${node} ${t}_local`).toMatch(/^Replicated\w*MergeTree$/);
+      }
+      // state is replicated whole to every node
+      for (const t of [
+        'exporters',
+        'tokens',
+        'sessions',
+        'audit',
+        'inventory',
+        'alert_rules',
+        'schema_migrations',
+      ])
+        expect(e[t], `${node} ${t}`).toMatch(/^Replicated\w*MergeTree$/);
+      // materialized views read and write _local tables only
+      for (const v of tables[node].filter((t) => t.engine === 'MaterializedView')) {
+        const refs = [...v.create_table_query.matchAll(/\b(?:TO|FROM|JOIN)\s+\w+\.(\w+)/g)].map((m) => m[1]);
+        expect(refs.length, v.name).toBeGreaterThanOrEqual(2);
+        for (const r of refs) expect(r, `${node} ${v.name}`).toMatch(/_local$/);
+      }
+      expect(tables[node].map((t) => t.name)).toEqual(tables.ch1.map((t) => t.name));
+    }
+    // sharded tables per shard, state tables shared by every node
+    const create = Object.fromEntries(tables.ch3.map((t) => [t.name, t.create_table_query]));
+    expect(create.flows_local).toContain(`'/clickhouse/tables/{shard}/${DB}/flows_local', '{replica}'`);
+    expect(create.tokens).toContain(`'/clickhouse/tables/all/${DB}/tokens', '{replica}'`);
+    expect(create.flows).toContain(`Distributed(vxflow, ${DB}, flows_local, intHash64(batch_id))`);
+    // the versions recorded on the node migrate talked to are read on every node
+    const versions = await onEveryNode(async (c) =>
+      num((await c.query<{ n: string }>(`SELECT count() AS n FROM ${DB}.schema_migrations`))[0].n),
+    );
+    expect(versions).toEqual({ ch1: MIGRATIONS.length, ch2: MIGRATIONS.length, ch3: MIGRATIONS.length });
+  });
+
+  it('rows inserted through the Distributed flows land on the shard of their batch_id and add up through it', async () => {
+    const ch = await cluster().connect(DB, 'ch2');
+    try {
+      // 40 chunks of 250 rows, 5 tenants, today
+      await ch.command(
+        `INSERT INTO ${DB}.flows (batch_id, time_received, tenant, bytes, packets)
+         SELECT 1000 + intDiv(number, 250), now(), concat('t', toString(number % 5)), number, 1 FROM numbers(10000)`,
+      );
+      const expected = await ch.query<{ shard: number; n: string }>(
+        `SELECT intHash64(toUInt64(1000 + intDiv(number, 250))) % 2 + 1 AS shard, count() AS n FROM numbers(10000) GROUP BY shard ORDER BY shard`,
+      );
+      const localCount = async (c: ClickHouse) =>
+        num(
+          (
+            await c.query<{ n: string }>(`SELECT count() AS n FROM ${DB}.flows_local WHERE batch_id >= 1000`)
+          )[0].n,
+        );
+      const perNode = await onEveryNode(localCount);
+      const want = Object.fromEntries(expected.map((e) => [e.shard, num(e.n)]));
+      expect(want[1]).toBeGreaterThan(0);
+      expect(want[2]).toBeGreaterThan(0);
+      expect(perNode.ch3).toBe(want[2]);
+      // written on ch2 (the node asked); ch1, the other replica of shard 1, fetches them
+      expect(perNode.ch2).toBe(want[1]);
+      await waitFor(
+        'ch1 to have shard 1 rows',
+        async () => (await onEveryNode(localCount)).ch1,
+        (x) => x === want[1],
+        20_000,
+      );
+      // a chunk is on one shard only: its rows are never split
+      const ids = await onEveryNode(async (c) =>
+        (
+          await c.query<{ id: string }>(
+            `SELECT DISTINCT toString(batch_id) AS id FROM ${DB}.flows_local WHERE batch_id >= 1000`,
+          )
+        ).map((r) => r.id),
+      );
+      expect(ids.ch1.filter((id) => ids.ch3.includes(id))).toEqual([]);
+      expect(ids.ch1.length + ids.ch3.length).toBe(40);
+      const [t] = await ch.query<{ n: string; b: string }>(
+        `SELECT count() AS n, sum(bytes) AS b FROM ${DB}.flows WHERE batch_id >= 1000`,
+      );
+      expect(num(t.n)).toBe(10000);
+      expect(num(t.b)).toBe((9999 * 10000) / 2);
+    } finally {
+      await ch.close();
+    }
+  });
+
+  it('with one replica of shard 1 stopped, queries through any node still return full totals', async () => {
+    const total = async (node: string) => {
+      const ch = await cluster().connect(DB, node);
+      try {
+        const [r] = await ch.query<{ n: string }>(
+          `SELECT count() AS n FROM ${DB}.flows WHERE batch_id >= 1000`,
+        );
+        return num(r.n);
+      } finally {
+        await ch.close();
+      }
+    };
+    const ch1 = cluster().node('ch1');
+    await ch1.stop();
+    try {
+      for (let i = 0; i < 5; i++) {
+        expect(await total('ch2')).toBe(10000);
+        expect(await total('ch3')).toBe(10000);
+      }
+    } finally {
+      await ch1.start();
+    }
+    expect(await total('ch1')).toBe(10000);
+  });
+});
+
+describe('ClickHouse cluster faults under a real collector', () => {
+  it('shard 2 stopped for 30 s under a steady stream: the spool holds, and after it returns every flow is stored once, rollups included', async () => {
+    const dir = tempDir('cluster-shard-down');
+    const c = await startCollector({
+      stateDir: dir.path,
+      clickhouse: cluster().config(DB, 'ch1'),
+      // batches of about a second: the spool replays one batch at a time (a stored check and an
+      // insert each), so 30 s of 100 ms batches took ~50 s to replay on this loaded machine
+      config: { batchMaxRows: 5000, batchMaxWaitMs: 1000 },
+    });
+    const ch = await cluster().connect(DB, 'ch1');
+    const domain = 7101;
+    const t0 = Date.now();
+    const lap = (what: string) => console.log(`shard-down test: ${what} at ${Date.now() - t0} ms`);
+    const metric = async (name: string) =>
+      (
+        await (
+          (c.metrics as unknown as Record<string, unknown>)[name] as {
+            get(): Promise<{ values: { value: number }[] }>;
+          }
+        ).get()
+      ).values.reduce((s, v) => s + v.value, 0);
+    try {
+      const enc = encoder(9, domain);
+      await sendAll(c.udpPort, enc.templates(Date.now()));
+      let sent = 0;
+      let round = 0;
+      const sendRound = async () => {
+        // several tenants' networks, so chunks mix them as real traffic does
+        await sendAll(
+          c.udpPort,
+          enc.encode(makeFlows(100, { vni: 5000 + (round % 4) }, round * 100), Date.now()),
+        );
+        sent += 100;
+        round++;
+      };
+      const streamFor = async (ms: number) => {
+        const end = Date.now() + ms;
+        while (Date.now() < end) {
+          await sendRound();
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      await streamFor(3000);
+      const ch3 = cluster().node('ch3');
+      lap('stopping ch3');
+      await ch3.stop();
+      lap('ch3 stopped');
+      const downAt = Date.now();
+      try {
+        await streamFor(30_000 - (Date.now() - downAt));
+        // inserts failed and went to the spool, which still holds them
+        expect(await metric('insertFailures')).toBeGreaterThan(0);
+        expect(await metric('spooledRows')).toBeGreaterThan(0);
+        expect(await metric('spoolBatches')).toBeGreaterThan(0);
+      } finally {
+        await ch3.start();
+        lap('ch3 started');
+      }
+      await streamFor(3000);
+      const totals = async () => {
+        const [r] = await ch.query<{ n: string; u: string; b: string }>(
+          `SELECT count() AS n, uniqExact(src_addr, src_port, vni) AS u, sum(bytes) AS b FROM ${DB}.flows WHERE vni BETWEEN 5000 AND 5003`,
+        );
+        return { n: num(r.n), u: num(r.u), b: num(r.b) };
+      };
+      await waitFor('every flow stored', totals, (x) => x.n >= sent, 60_000);
+      lap('every flow stored');
+      await waitFor(
+        'spool replayed',
+        () => metric('spoolBatches'),
+        (n) => n === 0,
+        30_000,
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      const t = await totals();
+      expect(t.n).toBe(sent);
+      // nothing doubled: every flow is distinct by (src_addr, src_port, vni)
+      expect(t.u).toBe(sent);
+      // the rollups, through their Distributed tables, count the same flows
+      for (const r of ['flows_1m', 'flows_5m', 'flows_1h']) {
+        const [x] = await ch.query<{ f: string; b: string }>(
+          `SELECT sum(flows) AS f, sum(bytes) AS b FROM ${DB}.${r} WHERE vni BETWEEN 5000 AND 5003`,
+        );
+        expect({ table: r, flows: num(x.f), bytes: num(x.b) }).toEqual({ table: r, flows: sent, bytes: t.b });
+      }
+    } finally {
+      await c.stop();
+      await ch.close();
+      dir.remove();
+    }
+  }, 150_000);
+
+  it('retention drops expired partitions on every shard and replica', async () => {
+    const ch = await cluster().connect(DB, 'ch1');
+    try {
+      // 60 days ago, spread over both shards by batch_id
+      await ch.command(
+        `INSERT INTO ${DB}.flows (batch_id, time_received, tenant, bytes, packets)
+         SELECT 5000 + number % 20, now() - 60 * 86400, 'old', 1, 1 FROM numbers(2000)`,
+      );
+      const oldParts = () =>
+        onEveryNode(async (c) =>
+          num(
+            (
+              await c.query<{ n: string }>(
+                `SELECT count() AS n FROM system.parts WHERE database = '${DB}' AND table = 'flows_local' AND active AND partition = toString(toYYYYMMDD(now() - 60 * 86400))`,
+              )
+            )[0].n,
+          ),
+        );
+      await waitFor('old rows on every node', oldParts, (x) => x.ch1 > 0 && x.ch2 > 0 && x.ch3 > 0, 20_000);
+      const dropped = await applyClusterRetention(ch, cluster().name, { flows: 30 });
+      expect(dropped.map((d) => d.table)).toEqual(['flows']);
+      await waitFor('old partitions gone everywhere', oldParts, (x) => x.ch1 + x.ch2 + x.ch3 === 0, 20_000);
+      // the recent rows stay
+      const [r] = await ch.query<{ n: string }>(
+        `SELECT count() AS n FROM ${DB}.flows WHERE batch_id >= 1000 AND batch_id < 5000`,
+      );
+      expect(num(r.n)).toBe(10000);
+    } finally {
+      await ch.close();
+    }
+  });
+});
