@@ -1,0 +1,279 @@
+/**
+ * `npm run bench -- cluster`: what the ClickHouse cluster costs, on this machine.
+ *
+ * Same run, same traffic (the simulator's multi-tenant flows, encoded once as NetFlow v9 and
+ * sent over UDP loopback paced on the collector's socket): one collector into one embedded
+ * server, then one collector into the loopback cluster of test/helpers/cluster.ts (shard 1 =
+ * ch1 + ch2, shard 2 = ch3, one ZooKeeper), schema by `migrateCluster`. Recorded: the
+ * end-to-end rate (until every flow is counted through `flows`), ClickHouse CPU per flow
+ * (every server process, from /proc; ZooKeeper apart), the collector's (+ sender's) CPU per
+ * flow. Then the dashboard's main queries (dashboard/src/query: time series, top-N on a
+ * rollup and on the raw table, flow search) against both, medians.
+ *
+ * On two cores shared by three servers, ZooKeeper, the collector and the sender, the cluster
+ * cannot be faster: the figures say what coordination costs (the Distributed insert's
+ * split and forwarding, the replica's fetch, ZooKeeper's bookkeeping, a query's fan-out and
+ * merge), not the speed-up. The expected scaling is derived from the CPU per flow.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createFlowEncoder } from '../protocol/src/encode/index.ts';
+import type { FlowRecord } from '../protocol/src/schema/columns.ts';
+import { type ClickHouse, connectClickHouse } from '../storage/src/clickhouse.ts';
+import { migrateCluster } from '../storage/src/cluster-migrate.ts';
+import type { ClickHouseConfig } from '../storage/src/config.ts';
+import { migrate } from '../storage/src/migrations.ts';
+import { startEmbedded } from '../storage/src/server.ts';
+import { searchFlows } from '../dashboard/src/query/flows.ts';
+import { timeSeries, topN } from '../dashboard/src/query/traffic.ts';
+import { startCollector, tempDir } from '../test/collector/harness.ts';
+import { startTestCluster } from '../test/helpers/cluster.ts';
+import { createFlowSource, createPacedSender, sleep } from './dashboard-data.ts';
+import { type Bench, median } from './lib.ts';
+import { processCpuSeconds } from './proc-cpu.ts';
+
+const DB = 'bench_cluster';
+
+interface IngestResult {
+  seconds: number;
+  clickhouseCpu: number;
+  perNodeCpu: Record<string, number>;
+  collectorCpu: number;
+}
+
+function uptime(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+async function count(ch: ClickHouse): Promise<number> {
+  const [r] = await ch.query<{ n: string }>(`SELECT count() AS n FROM ${DB}.flows`);
+  return Number(r.n);
+}
+
+/** One collector into `target` until ClickHouse counts every flow; CPU from /proc. */
+async function ingest(
+  target: ClickHouseConfig,
+  pids: () => Record<string, number | undefined>,
+  datagrams: readonly Buffer[],
+  flows: number,
+): Promise<IngestResult> {
+  const dir = tempDir('bench-cluster');
+  const ch = await connectClickHouse(target);
+  const c = await startCollector({
+    stateDir: dir.path,
+    clickhouse: target,
+    config: { batchMaxRows: 50_000, batchMaxWaitMs: 500 },
+  });
+  try {
+    const cpu = () =>
+      Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, pid ? processCpuSeconds(pid) : 0]));
+    const before = cpu();
+    const self0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    const sender = createPacedSender(c.udpPort, { maxPps: 20_000 });
+    await sender.send(datagrams);
+    await sender.drain();
+    sender.close();
+    const deadline = Date.now() + 300_000;
+    while ((await count(ch)) < flows) {
+      if (Date.now() > deadline)
+        throw new Error(`cluster bench: only ${await count(ch)} of ${flows} flows stored`);
+      await sleep(100);
+    }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const self = process.cpuUsage(self0);
+    const after = cpu();
+    const perNodeCpu = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]));
+    const clickhouseCpu = Object.entries(perNodeCpu)
+      .filter(([k]) => k !== 'zookeeper')
+      .reduce((s, [, v]) => s + v, 0);
+    return { seconds, clickhouseCpu, perNodeCpu, collectorCpu: (self.user + self.system) / 1e6 };
+  } finally {
+    await c.stop();
+    await ch.close();
+    dir.remove();
+  }
+}
+
+/** The dashboard's main queries, each timed `runs` times (after one warm-up): median ms. */
+async function queryLatencies(ch: ClickHouse, tenant: string, startS: number, endS: number, runs: number) {
+  const range = { start: startS, end: endS };
+  const queries: [string, () => Promise<unknown>][] = [
+    [
+      'time series (all tenants, bps by tenant)',
+      () =>
+        timeSeries(
+          ch,
+          { tenant: null },
+          {
+            range,
+            unit: 'bps',
+            dimensions: ['tenant'],
+            filter: '',
+            limit: 10,
+            points: 120,
+            previousPeriod: 'none',
+          },
+        ),
+    ],
+    [
+      'time series (one tenant, bps by dst_port)',
+      () =>
+        timeSeries(
+          ch,
+          { tenant },
+          {
+            range,
+            unit: 'bps',
+            dimensions: ['dst_port'],
+            filter: '',
+            limit: 10,
+            points: 120,
+            previousPeriod: 'none',
+          },
+        ),
+    ],
+    [
+      'top 10 dst_port (rollup)',
+      () => topN(ch, { tenant }, { range, unit: 'bps', dimensions: ['dst_port'], filter: '', limit: 10 }),
+    ],
+    [
+      'top 10 src_addr (raw flows)',
+      () => topN(ch, { tenant }, { range, unit: 'bps', dimensions: ['src_addr'], filter: '', limit: 10 }),
+    ],
+    [
+      'flow search (newest 100)',
+      () => searchFlows(ch, { tenant }, { range, filter: '', limit: 100 }, 'bench'),
+    ],
+  ];
+  const out: { name: string; ms: number; samples: number[] }[] = [];
+  for (const [name, run] of queries) {
+    await run();
+    const samples: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = process.hrtime.bigint();
+      await run();
+      samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    out.push({ name, ms: median(samples), samples });
+  }
+  return out;
+}
+
+export default (async (ctx) => {
+  const flows = ctx.quick ? 40_000 : 200_000;
+  const runs = ctx.quick ? 5 : 15;
+  ctx.log(`load average before: ${uptime()}`);
+
+  // the traffic, once: simulated tenants, sent now (flow times moved to the present)
+  const source = createFlowSource(flows);
+  const all: FlowRecord[] = [];
+  for (let b = source.next(10_000); b.length > 0; b = source.next(10_000)) all.push(...b);
+  const now = Date.now();
+  for (const r of all) {
+    r.flow_start = now - 2000;
+    r.flow_end = now - 1000;
+  }
+  const enc = createFlowEncoder({
+    version: 9,
+    observationDomain: 1,
+    bootTimeMs: now - 60_000,
+    templateRefreshPackets: 1e9,
+    templateRefreshMs: 1e9,
+  });
+  const datagrams = [...enc.templates(now), ...enc.encode(all, now)];
+  const tenant = source.tenants[0];
+
+  const singleDir = tempDir('bench-cluster-single');
+  const single = await startEmbedded({ dataDir: singleDir.path, httpPort: 0, tcpPort: 0 });
+  const cluster = await startTestCluster();
+  try {
+    const singleCfg = { ...cluster.config(DB), url: single.url };
+    const singlePid = () =>
+      (JSON.parse(readFileSync(join(singleDir.path, 'vxflow-server.json'), 'utf8')) as { pid: number }).pid;
+    const sch = await connectClickHouse(singleCfg);
+    await migrate(sch);
+    const cch = await cluster.connect(DB);
+    await migrateCluster(cch, cluster.name);
+
+    const startS = Math.floor(Date.now() / 1000) - 120;
+    ctx.log(`ingest: ${flows} flows (${datagrams.length} datagrams) into one server…`);
+    const one = await ingest(singleCfg, () => ({ single: singlePid() }), datagrams, flows);
+    ctx.log(`load average: ${uptime()}`);
+    ctx.log(`ingest: the same into the cluster (2 shards, shard 1 with 2 replicas)…`);
+    const two = await ingest(
+      cluster.config(DB),
+      () => ({
+        ...Object.fromEntries(cluster.nodes.map((n) => [n.name, n.pid()])),
+        zookeeper: cluster.zookeeper.pid(),
+      }),
+      datagrams,
+      flows,
+    );
+    const load = uptime();
+    ctx.log(`load average: ${load}`);
+    const us = (cpu: number) => (cpu / flows) * 1e6;
+    ctx.record({
+      name: 'ingest rate, one collector into the 2-shard cluster',
+      value: flows / two.seconds,
+      unit: 'flows/s',
+      peer: { name: 'one server', value: flows / one.seconds },
+      note: `end to end, paced on the collector's socket; load ${load}`,
+    });
+    ctx.record({
+      name: 'ClickHouse CPU per flow, cluster (all 3 servers)',
+      value: us(two.clickhouseCpu),
+      unit: 'µs/flow',
+      peer: { name: 'one server', value: us(one.clickhouseCpu) },
+      note: `ch1 ${us(two.perNodeCpu.ch1).toFixed(2)}, ch2 (replica) ${us(two.perNodeCpu.ch2).toFixed(2)}, ch3 ${us(two.perNodeCpu.ch3).toFixed(2)}; ZooKeeper ${us(two.perNodeCpu.zookeeper).toFixed(2)} µs/flow`,
+    });
+    ctx.record({
+      name: 'collector (+ sender) CPU per flow, into the cluster',
+      value: us(two.collectorCpu),
+      unit: 'µs/flow',
+      peer: { name: 'into one server', value: us(one.collectorCpu) },
+    });
+
+    // expected scaling from the CPU per flow: a core of a shard's writer node takes
+    // 1e6 / (writer µs per flow) flows/s; a shard with a replica also pays the replica's fetch
+    const stored = await cch.query<{ shard: number; n: string }>(
+      `SELECT intHash64(batch_id) % 2 + 1 AS shard, count() AS n FROM ${DB}.flows GROUP BY shard ORDER BY shard`,
+    );
+    const perShard = Object.fromEntries(stored.map((r) => [r.shard, Number(r.n)]));
+    const writerUs = ((two.perNodeCpu.ch1 + two.perNodeCpu.ch3) / flows) * 1e6;
+    const replicaUs = (two.perNodeCpu.ch2 / (perShard[1] || 1)) * 1e6;
+    const singleUs = us(one.clickhouseCpu);
+    ctx.log(
+      `flows per shard: ${JSON.stringify(perShard)}; one server ${singleUs.toFixed(2)} µs/flow → ${Math.round(1e6 / singleUs).toLocaleString('en-US')} flows/s per core; ` +
+        `cluster writers ${writerUs.toFixed(2)} µs/flow → ${Math.round(1e6 / writerUs).toLocaleString('en-US')} flows/s per writer core, ` +
+        `each replica ${replicaUs.toFixed(2)} µs per flow of its shard`,
+    );
+    ctx.record({
+      name: 'expected ClickHouse ingest per added core (cluster, from CPU per flow)',
+      value: 1e6 / writerUs,
+      unit: 'flows/s/core',
+      peer: { name: 'one server, per core', value: 1e6 / singleUs },
+      note: `a shard of k cores adds ≈ k × this; each replica of it costs ${replicaUs.toFixed(2)} µs per flow of its shard on its own cores`,
+    });
+
+    const endS = Math.floor(Date.now() / 1000) + 60;
+    const qs = await queryLatencies(sch, tenant, startS, endS, runs);
+    const qc = await queryLatencies(cch, tenant, startS, endS, runs);
+    ctx.log(`load average: ${uptime()}`);
+    for (let i = 0; i < qs.length; i++)
+      ctx.record({
+        name: `query: ${qc[i].name}, through the Distributed tables`,
+        value: qc[i].ms,
+        unit: 'ms',
+        peer: { name: 'one server', value: qs[i].ms },
+        samples: qc[i].samples,
+        note: `median of ${runs}; ratio = cluster / one server (higher = slower)`,
+      });
+    await sch.close();
+    await cch.close();
+  } finally {
+    await cluster.stop();
+    await single.stop();
+    singleDir.remove();
+  }
+}) satisfies Bench;
