@@ -129,3 +129,20 @@ export async function backfillRollups(
   }
   return steps;
 }
+
+/** The range of time_received the raw table holds (undefined when it is empty). */
+export async function flowsTimeRange(ch: ClickHouse): Promise<BackfillRange | undefined> {
+  const [r] = await ch.query<{ a: number; b: number; n: string }>(
+    `SELECT toUInt32(min(time_received)) AS a, toUInt32(max(time_received)) AS b, count() AS n FROM ${ch.database}.flows`,
+  );
+  return Number(r?.n ?? 0) > 0 ? { fromSec: Number(r.a), toSec: Number(r.b) + 1 } : undefined;
+}
+
+/**
+ * The backfill over everything flows holds: for tools (and test fixtures) that load rows
+ * straight into flows and then want the rollups to have them.
+ */
+export async function backfillAllRollups(ch: ClickHouse): Promise<BackfillStep[]> {
+  const range = await flowsTimeRange(ch);
+  return range ? backfillRollups(ch, range) : [];
+}

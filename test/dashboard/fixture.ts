@@ -7,6 +7,7 @@
 import { type FlowRecord, emptyFlow } from '../../protocol/src/schema/columns.ts';
 import type { ClickHouse } from '../../storage/src/clickhouse.ts';
 import { encodeFlowsRowBinary } from '../../storage/src/flow-rowbinary.ts';
+import { backfillAllRollups } from '../../storage/src/rollup-backfill.ts';
 import { FLOW_INSERT_COLUMNS } from '../../storage/src/rowbinary.ts';
 
 /** 2026-11-30T00:00:00Z: the fixture's 24 hours start here */
@@ -197,6 +198,8 @@ export const FLOWS: readonly FlowRecord[] = makeFlows();
 
 export async function loadFixture(ch: ClickHouse): Promise<void> {
   await ch.insertRowBinary(`${ch.database}.flows`, FLOW_INSERT_COLUMNS, encodeFlowsRowBinary(FLOWS));
+  // direct inserts into flows reach the rollups through the backfill (`vxflow rollup`) since migration 5
+  await backfillAllRollups(ch);
 }
 
 export interface Totals {
