@@ -28,7 +28,10 @@
  *                      per flow from /proc, split into the receiving (main) thread and the rest (decode
  *                      workers, GC, libuv), and what that predicts for 16 cores: the receiving thread is
  *                      one core whatever the worker count, so the rate is at most
- *                      min(1e6 / main µs per flow, 15e6 / rest µs per flow). Not in --quick's default
+ *                      min(1e6 / main µs per flow, 15e6 / rest µs per flow). The CPU is measured in
+ *                      one more trial per run at BENCH_SCALING_CPU_RATE (default 100,000 flows/s, which
+ *                      every run takes), because near a run's limit the threads queue for the 2 cores
+ *                      and the per-flow figure grows with contention. Not in --quick's default
  *                      set (BENCH_TOOLS=scaling runs it alone).
  *
  * One trial: start the receiver, send for BENCH_STEP_SECONDS (default 10; 3 with --quick: a
@@ -612,6 +615,9 @@ export default async function bench(ctx: BenchContext): Promise<void> {
     ];
     // the scaling runs: 1 and 2 workers, one exporter and four, to the protobuf file
     const spreadMode = env.BENCH_SPREAD ?? 'auto';
+    const scalingCpuRate = Number(env.BENCH_SCALING_CPU_RATE ?? 100_000);
+    if (!(scalingCpuRate >= MIN_RATE))
+      throw new Error(`BENCH_SCALING_CPU_RATE must be a rate of at least ${MIN_RATE} flows/s`);
     if (!['auto', 'always', 'off'].includes(spreadMode))
       throw new Error(`BENCH_SPREAD: ${spreadMode} is not auto, always or off`);
     for (const exporters of [1, 4])
@@ -776,12 +782,12 @@ export default async function bench(ctx: BenchContext): Promise<void> {
     for (const proto of protos) {
       const results = new Map<ToolKey, Ladder[]>();
       /** the scaling runs' ladders, by tool name (they share one key) */
-      const scaling = new Map<string, { tool: Tool; ladders: Ladder[] }>();
+      const scaling = new Map<string, { tool: Tool; ladders: Ladder[]; atFixed: Trial[] }>();
       for (let rep = 0; rep < repeats; rep++)
         for (const tool of tools) {
           if (tool.once && (rep > 0 || proto !== protos[0])) continue;
           if (tool.scaling) {
-            const entry = scaling.get(tool.name) ?? { tool, ladders: [] };
+            const entry = scaling.get(tool.name) ?? { tool, ladders: [], atFixed: [] };
             const prev = entry.ladders[0];
             const start = !prev ? START_RATE : prev.capped ? MAX_RATE : (prev.best?.asked ?? MIN_RATE * 2);
             const factor =
@@ -791,6 +797,15 @@ export default async function bench(ctx: BenchContext): Promise<void> {
             entry.ladders.push(
               await search(`${tool.name} ${proto} #${rep + 1}`, tool, proto, rep, start, factor),
             );
+            // CPU per flow at one rate every run takes: near a run's limit the threads queue for
+            // the 2 cores and the figure grows with the contention, not with the work
+            const fixed = await runTrial(tool, proto, scalingCpuRate);
+            const perFlow = (sec: number | undefined) =>
+              (((sec ?? 0) * 1e6) / Math.max(1, fixed.got)).toFixed(2);
+            ctx.log(
+              `${tool.name} ${proto} #${rep + 1} @ ${fmt(fixed.rate)} flows/s for CPU: ${fixed.lossless ? `${perFlow(fixed.cpuSeconds)} µs/flow, receiving thread ${perFlow(fixed.mainCpuSeconds)}` : `lossy (${fixed.why}): not used`}`,
+            );
+            if (fixed.lossless) entry.atFixed.push(fixed);
             scaling.set(tool.name, entry);
             continue;
           }
@@ -803,7 +818,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
           results.set(tool.key, [...(results.get(tool.key) ?? []), l]);
         }
       record(ctx, proto, results, ceiling, wanted);
-      recordScaling(ctx, proto, [...scaling.values()], spreadMode);
+      recordScaling(ctx, proto, [...scaling.values()], spreadMode, scalingCpuRate);
     }
     ctx.log(`collector bench: ${((Date.now() - began) / 60_000).toFixed(1)} minutes`);
   } finally {
@@ -921,16 +936,19 @@ function record(
 function recordScaling(
   ctx: BenchContext,
   proto: Proto,
-  runs: { tool: Tool; ladders: Ladder[] }[],
+  runs: { tool: Tool; ladders: Ladder[]; atFixed: Trial[] }[],
   spreadMode: string,
+  cpuRate: number,
 ): void {
   const rateOf = new Map<string, number>();
-  for (const { tool, ladders } of runs) {
+  for (const { tool, ladders, atFixed } of runs) {
     const x = summarize(ladders);
     const bests = ladders.map((l) => l.best).filter((b): b is Trial => b !== undefined && b.got > 0);
-    const us = (f: (b: Trial) => number) => median(bests.map((b) => (f(b) * 1e6) / b.got));
-    const total = bests.length ? us((b) => b.cpuSeconds ?? 0) : 0;
-    const main = bests.length ? us((b) => b.mainCpuSeconds ?? 0) : 0;
+    const us = (list: Trial[], f: (b: Trial) => number) =>
+      list.length ? median(list.map((b) => (f(b) * 1e6) / b.got)) : 0;
+    const atBest = us(bests, (b) => b.cpuSeconds ?? 0);
+    const total = us(atFixed, (b) => b.cpuSeconds ?? 0);
+    const main = us(atFixed, (b) => b.mainCpuSeconds ?? 0);
     const rest = Math.max(0, total - main);
     const s = tool.scaling ?? { exporters: 1, workers: 1 };
     rateOf.set(`${s.exporters}/${s.workers}`, x.rate);
@@ -942,7 +960,7 @@ function recordScaling(
       value: x.rate,
       unit: 'flows/s lossless',
       samples: x.samples,
-      note: `${x.capped ? 'limit not reached (lower bound); ' : x.lossyAt ? `lossy at ${fmt(x.lossyAt)}; ` : ''}CPU ${total.toFixed(2)} µs/flow (receiving thread ${main.toFixed(2)}, workers and the rest ${rest.toFixed(2)}); 16 cores predicted ≈ ${fmt(predicted)} flows/s, limited by ${limit}; spread ${spreadMode}`,
+      note: `${x.capped ? 'limit not reached (lower bound); ' : x.lossyAt ? `lossy at ${fmt(x.lossyAt)}; ` : ''}at ${fmt(cpuRate)} flows/s CPU ${total.toFixed(2)} µs/flow (receiving thread ${main.toFixed(2)}, workers and the rest ${rest.toFixed(2)}; ${atBest.toFixed(2)} at the best lossless step); 16 cores predicted ≈ ${fmt(predicted)} flows/s, limited by ${limit}; spread ${spreadMode}`,
     });
   }
   for (const exporters of [1, 4]) {

@@ -34,11 +34,11 @@ interface ExporterRate {
   retryAfterMs: number;
 }
 
-interface Ticketed {
+/** One exporter + version + domain whose sequence is counted here. */
+interface Stream {
   exporter: string;
   version: number;
   domain: number;
-  sequence: number;
 }
 
 interface Loss {
@@ -82,20 +82,30 @@ export function createSpreader(opts: SpreadOptions): Spreader {
   const rates = new Map<string, ExporterRate>();
   const tracker = createSequenceTracker({ maxStreams: opts.maxStreams });
   let nextTicket = 1;
-  /** the lowest ticket not yet fed to the tracker */
+  /**
+   * The tickets not yet fed to the tracker, nextObserved onwards, in parallel arrays from
+   * `head` (no object or map entry per datagram: this runs on the receiving thread).
+   * records[i] is NaN until its worker answers.
+   */
   let nextObserved = 1;
-  const ticketed = new Map<number, Ticketed>();
-  /** answers that came before an earlier ticket's: ticket → [records, counted] */
-  const early = new Map<number, [number, number]>();
+  let head = 0;
+  let streamOf: Stream[] = [];
+  let sequenceOf: number[] = [];
+  let recordsOf: number[] = [];
+  let countedOf: number[] = [];
+  let answered = 0;
+  /** the stream of the last ticket, so a run of one exporter's datagrams finds it without a lookup */
+  let last: Stream | undefined;
+  const streams = new Map<string, Stream>();
   const loss = new Map<string, Loss>();
   const total: Loss = { lostPackets: 0, lostRecords: 0, reordered: 0 };
   /** per domain key of spread exporters: each worker's last report */
   const reports = new Map<string, (ExporterDomainStats | undefined)[]>();
   let spreadCount = 0;
 
-  function observe(t: Ticketed, records: number, counted: number): void {
+  function observe(t: Stream, sequence: number, records: number, counted: number): void {
     if (!counted) return;
-    const v = tracker.observe(t.exporter, t.version, t.domain, t.sequence, records);
+    const v = tracker.observe(t.exporter, t.version, t.domain, sequence, records);
     if (v.lost === 0 && !v.reordered) return;
     const key = `${t.exporter}/${t.version}/${t.domain}`;
     let l = loss.get(key);
@@ -118,20 +128,38 @@ export function createSpreader(opts: SpreadOptions): Spreader {
   }
 
   function drain(): void {
-    for (;;) {
-      const a = early.get(nextObserved);
-      if (!a) break;
-      early.delete(nextObserved);
-      const t = ticketed.get(nextObserved);
-      ticketed.delete(nextObserved);
+    const end = streamOf.length;
+    while (head < end) {
+      const records = recordsOf[head];
+      if (Number.isNaN(records)) {
+        // a worker that will never answer must not hold the accounting (or memory) for ever
+        if (answered <= MAX_WAITING) break;
+      } else {
+        answered--;
+        observe(streamOf[head], sequenceOf[head], records, countedOf[head]);
+      }
+      head++;
       nextObserved++;
-      if (t) observe(t, a[0], a[1]);
     }
-    // a worker that will never answer must not hold the accounting (or memory) for ever
-    while (early.size > MAX_WAITING && nextObserved < nextTicket) {
-      ticketed.delete(nextObserved++);
-      drain();
+    if (head > 4096 && head * 2 > end) {
+      streamOf = streamOf.slice(head);
+      sequenceOf = sequenceOf.slice(head);
+      recordsOf = recordsOf.slice(head);
+      countedOf = countedOf.slice(head);
+      head = 0;
     }
+  }
+
+  function streamFor(exporter: string, version: number, domain: number): Stream {
+    if (last && last.exporter === exporter && last.version === version && last.domain === domain) return last;
+    const key = `${exporter}/${version}/${domain}`;
+    let st = streams.get(key);
+    if (!st) {
+      st = { exporter, version, domain };
+      streams.set(key, st);
+    }
+    last = st;
+    return st;
   }
 
   function merge(key: string, own: ExporterDomainStats): ExporterDomainStats {
@@ -208,15 +236,21 @@ export function createSpreader(opts: SpreadOptions): Spreader {
       return nextTicket;
     },
     ticketQueued(exporter, peek) {
-      ticketed.set(nextTicket++, {
-        exporter,
-        version: peek.version,
-        domain: peek.observationDomain,
-        sequence: peek.sequence,
-      });
+      nextTicket++;
+      streamOf.push(streamFor(exporter, peek.version, peek.observationDomain));
+      sequenceOf.push(peek.sequence);
+      recordsOf.push(Number.NaN);
+      countedOf.push(0);
     },
     answers(list) {
-      for (let i = 0; i + 2 < list.length; i += 3) early.set(list[i], [list[i + 1], list[i + 2]]);
+      for (let i = 0; i + 2 < list.length; i += 3) {
+        const at = head + (list[i] - nextObserved);
+        // an answer for a ticket already given up on has no slot left
+        if (at < head || at >= streamOf.length || !Number.isNaN(recordsOf[at])) continue;
+        recordsOf[at] = list[i + 1];
+        countedOf[at] = list[i + 2];
+        answered++;
+      }
       drain();
     },
     isSpread: (exporter) => {
@@ -258,11 +292,13 @@ export function createSpreader(opts: SpreadOptions): Spreader {
         if (!r) continue;
         rates.delete(exporter);
         if (r.state === 'home') continue;
+        last = undefined;
         if (r.state === 'spread') spreadCount--;
         for (const key of [...reports.keys(), ...loss.keys()]) {
           if (!key.startsWith(`${exporter}/`)) continue;
           reports.delete(key);
           loss.delete(key);
+          streams.delete(key);
           const [, version, domain] = key.split('/');
           tracker.forget(exporter, Number(version), Number(domain));
         }
@@ -272,7 +308,7 @@ export function createSpreader(opts: SpreadOptions): Spreader {
       return spreadCount;
     },
     get waiting() {
-      return ticketed.size;
+      return streamOf.length - head;
     },
   };
 }

@@ -23,51 +23,58 @@ export interface DatagramPeek {
  */
 export const SKIPPED_SET_ID = 255;
 
-/** Calls `each(offset of set header, set id)` for every whole set; false if the walk found no valid header. */
-function walk(
-  b: Uint8Array,
-  each: (at: number, id: number, ipfix: boolean) => void,
-): DatagramPeek | undefined {
+const u16 = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
+const u32 = (b: Uint8Array, at: number) =>
+  ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+
+/**
+ * The header facts, calling `each(offset of set header, set id)` for every set when given.
+ * Plain functions and no closure per call: this runs on the receiving thread per datagram.
+ */
+function walk(b: Uint8Array, each?: (at: number, id: number) => void): DatagramPeek | undefined {
   if (b.length < 4) return undefined;
-  const version = (b[0] << 8) | b[1];
-  const u16 = (at: number) => (b[at] << 8) | b[at + 1];
-  const u32 = (at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+  const version = u16(b, 0);
   if (version === 5) {
     if (b.length < 24) return undefined;
-    return { version, observationDomain: u16(20), sequence: u32(16), hasTemplates: false };
+    return { version, observationDomain: u16(b, 20), sequence: u32(b, 16), hasTemplates: false };
   }
   if (version === 9) {
     if (b.length < 20) return undefined;
     const peek: DatagramPeek = {
       version,
-      observationDomain: u32(16),
-      sequence: u32(12),
+      observationDomain: u32(b, 16),
+      sequence: u32(b, 12),
       hasTemplates: false,
     };
     for (let p = 20; p + 4 <= b.length; ) {
-      const id = u16(p);
-      const len = u16(p + 2);
+      const id = u16(b, p);
+      const len = u16(b, p + 2);
       if (len < 4) break;
       if (id <= 1) peek.hasTemplates = true;
-      each(p, id, false);
+      if (each) each(p, id);
       p += len;
     }
     return peek;
   }
   if (version === 10) {
     if (b.length < 16) return undefined;
-    const peek: DatagramPeek = { version, observationDomain: u32(12), sequence: u32(8), hasTemplates: false };
+    const peek: DatagramPeek = {
+      version,
+      observationDomain: u32(b, 12),
+      sequence: u32(b, 8),
+      hasTemplates: false,
+    };
     // a datagram may hold several IPFIX messages back to back
-    for (let off = 0; off + 16 <= b.length && u16(off) === 10; ) {
-      const mlen = u16(off + 2);
+    for (let off = 0; off + 16 <= b.length && u16(b, off) === 10; ) {
+      const mlen = u16(b, off + 2);
       if (mlen < 16) break;
       const end = Math.min(off + mlen, b.length);
       for (let p = off + 16; p + 4 <= end; ) {
-        const id = u16(p);
-        const len = u16(p + 2);
+        const id = u16(b, p);
+        const len = u16(b, p + 2);
         if (len < 4) break;
         if (id === 2 || id === 3) peek.hasTemplates = true;
-        each(p, id, true);
+        if (each) each(p, id);
         p += len;
       }
       off += mlen;
@@ -77,11 +84,9 @@ function walk(
   return undefined;
 }
 
-const nothing = () => {};
-
 /** The header facts of a v5, v9 or IPFIX datagram, or undefined when it is none of them. */
 export function peekDatagram(b: Uint8Array): DatagramPeek | undefined {
-  return walk(b, nothing);
+  return walk(b);
 }
 
 /**
