@@ -21,27 +21,27 @@ function decoderWithTemplates(exporter: string, domain: number) {
 }
 
 describe('shared template rows', () => {
-  it('writes each template once, again only when its fields change, not when the exporter repeats it', () => {
+  it('writes each template once, again only when its fields change, not when the exporter repeats it', async () => {
     const { enc, dec } = decoderWithTemplates('192.0.2.1', 7);
     const diff = createSharedRowDiff();
-    const first = diff.changes([JSON.stringify(dec.exportState())], 5_000_000);
+    const first = await diff.changes([JSON.stringify(dec.exportState())], 5_000_000);
     const templates = first.filter((r) => r.templateId >= 256);
     expect(templates.length).toBeGreaterThan(0);
     expect(first.some((r) => r.templateId === 0)).toBe(true); // the sampling rate's domain row
     // not committed (the write failed): the same rows come again
-    expect(diff.changes([JSON.stringify(dec.exportState())], 5_000_100)).toHaveLength(first.length);
+    expect(await diff.changes([JSON.stringify(dec.exportState())], 5_000_100)).toHaveLength(first.length);
     diff.commit(first);
     // a refresh moves lastSeenMs only: nothing to write
     for (const d of enc.templates(3_000_000)) dec.decode(d, '192.0.2.1', 3_000_000, () => {});
-    expect(diff.changes([JSON.stringify(dec.exportState())], 5_000_200)).toEqual([]);
+    expect(await diff.changes([JSON.stringify(dec.exportState())], 5_000_200)).toEqual([]);
     // after the daily reset everything is written again
     diff.reset();
-    expect(diff.changes([JSON.stringify(dec.exportState())], 5_000_300)).toHaveLength(first.length);
+    expect(await diff.changes([JSON.stringify(dec.exportState())], 5_000_300)).toHaveLength(first.length);
   });
 
-  it('gives a fresh decoder the templates back, so it decodes data sets without their template', () => {
+  it('gives a fresh decoder the templates back, so it decodes data sets without their template', async () => {
     const { enc, dec, flow } = decoderWithTemplates('192.0.2.1', 7);
-    const rows = createSharedRowDiff().changes([JSON.stringify(dec.exportState())], 5_000_000);
+    const rows = await createSharedRowDiff().changes([JSON.stringify(dec.exportState())], 5_000_000);
     const other = createDecoder();
     other.importState(importStateOf(rows));
     const templatePackets = enc.stats.templatePackets;
@@ -52,6 +52,36 @@ describe('shared template rows', () => {
     expect(got).toEqual([100]);
     expect(other.stats['template-missing']).toBe(0);
     expect(other.stats.held).toBe(0);
+  });
+
+  it('writes a template redefined under the same id, and one that went away and came back, over more objects than one scan slice', async () => {
+    const state = (defs: number[], seen: number) =>
+      JSON.stringify({
+        format: 'vxflow-decoder-state/1',
+        templates: defs.map((fieldId, i) => ({
+          exporter: `192.0.2.${i % 250}`,
+          version: 10,
+          observationDomain: Math.floor(i / 250),
+          templateId: 300,
+          options: false,
+          fields: [[0, fieldId, 4]],
+          scopeFieldCount: 0,
+          lastSeenMs: seen,
+        })),
+        domains: [],
+      });
+    const defs = Array.from({ length: 5000 }, () => 8);
+    const diff = createSharedRowDiff();
+    diff.commit(await diff.changes([state(defs, 1)], 0));
+    expect(await diff.changes([state(defs, 2)], 0)).toEqual([]);
+    defs[4321] = 12; // redefined
+    const changed = await diff.changes([state(defs, 3)], 0);
+    expect(changed.map((r) => [r.exporter, r.observationDomain, r.definition])).toEqual([
+      ['192.0.2.71', 17, '{"options":false,"scopeFieldCount":0,"fields":[[0,12,4]]}'],
+    ]);
+    diff.commit(changed);
+    expect(await diff.changes([state(defs.slice(0, 10), 4)], 0)).toEqual([]); // evicted: nothing to write
+    expect(await diff.changes([state(defs, 5)], 0)).toHaveLength(4990); // back: written again
   });
 
   it('leaves out a stored row whose definition is not JSON', () => {

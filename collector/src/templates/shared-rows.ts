@@ -18,6 +18,8 @@ export interface SharedRow {
   templateId: number;
   definition: string;
   updatedMs: number;
+  /** the state object this row came from (shared-rows' own bookkeeping) */
+  source?: string;
 }
 
 interface TemplateJson {
@@ -41,95 +43,122 @@ interface DomainJson {
 
 export const DECODER_STATE_FORMAT = 'vxflow-decoder-state/1';
 
-const rowKey = (exporter: string, version: number, domain: number, templateId: number) =>
-  `${exporter}|${version}|${domain}|${templateId}`;
+/** the one field of the exported state that moves when nothing else changed (decoder.ts exportState) */
+const LAST_SEEN = /,"lastSeenMs":\d+/g;
 
 /**
- * What this collector last wrote (or read) per key: rows are written only where the
- * definition differs. `commit` after a write succeeded; until then the same rows come out
- * of the next `changes` again, so a write that failed is retried on the next tick.
+ * The objects of one array ("templates" or "domains") of an exported decoder state, as
+ * text, without parsing the whole state: each is a flat object (its only nesting is arrays
+ * of numbers, its only string an address), so it ends at the first `}` after its `{`.
+ */
+function* stateObjects(text: string, array: 'templates' | 'domains'): Generator<string> {
+  const open = text.indexOf(`"${array}":[`);
+  if (open < 0) return;
+  let p = open + array.length + 4;
+  while (text.charCodeAt(p) === 0x7b /* { */) {
+    const end = text.indexOf('}', p);
+    if (end < 0) return;
+    yield text.slice(p, end + 1);
+    p = end + 1;
+    if (text.charCodeAt(p) !== 0x2c /* , */) return;
+    p++;
+  }
+}
+
+function templateRow(obj: string, nowMs: number): SharedRow | undefined {
+  const t = JSON.parse(obj) as TemplateJson;
+  if (t.version !== 9 && t.version !== 10) return undefined;
+  return {
+    exporter: t.exporter,
+    version: t.version,
+    observationDomain: t.observationDomain,
+    templateId: t.templateId,
+    definition: JSON.stringify({ options: t.options, scopeFieldCount: t.scopeFieldCount, fields: t.fields }),
+    // a template restored from an old file may carry no time: date it now
+    updatedMs: t.lastSeenMs > 0 ? t.lastSeenMs : nowMs,
+  };
+}
+
+function domainRow(obj: string, nowMs: number): SharedRow | undefined {
+  const d = JSON.parse(obj) as DomainJson;
+  // v5 carries its sampling in every header: nothing to share
+  if (d.version !== 9 && d.version !== 10) return undefined;
+  if (!Array.isArray(d.rates) || (d.initMs === 0 && d.rates.length === 0)) return undefined;
+  return {
+    exporter: d.exporter,
+    version: d.version,
+    observationDomain: d.observationDomain,
+    templateId: DOMAIN_ROW_ID,
+    definition: JSON.stringify({ initMs: d.initMs, rates: d.rates }),
+    updatedMs: nowMs,
+  };
+}
+
+/** objects looked at between two yields to the event loop */
+const SCAN_SLICE = 500;
+
+/**
+ * What this collector has written, as the text of each state object without its
+ * lastSeenMs: an object whose text is known is unchanged and is not even parsed. `commit`
+ * after a write succeeded; until then the same rows come out of the next scan again, so a
+ * write that failed is retried on the next tick. The scan yields to the event loop every
+ * SCAN_SLICE objects: it runs on the receiving thread, and 100 000 templates in one go
+ * held that thread for seconds.
  */
 export function createSharedRowDiff() {
-  let written = new Map<string, string>();
-  /** each worker's state text at the last scan: an unchanged worker is not parsed again */
-  let lastTexts: string[] = [];
+  let committed = new Set<string>();
+  let busyMs = 0;
 
   return {
-    /** Rows whose definition differs from what was written; `nowMs` dates domain rows. */
-    changes(statesJson: readonly string[], nowMs: number): SharedRow[] {
-      if (
-        statesJson.length === lastTexts.length &&
-        statesJson.every((t, i) => t === lastTexts[i]) &&
-        lastTexts.length > 0
-      )
-        return [];
+    /** Rows whose definition is not written yet; `nowMs` dates domain rows. */
+    async changes(statesJson: readonly string[], nowMs: number): Promise<SharedRow[]> {
       const rows: SharedRow[] = [];
-      const present = new Set<string>();
-      for (const text of statesJson) {
-        let state: { templates?: unknown; domains?: unknown };
-        try {
-          state = JSON.parse(text);
-        } catch {
-          continue;
-        }
-        for (const t of (Array.isArray(state.templates) ? state.templates : []) as TemplateJson[]) {
-          if (t.version !== 9 && t.version !== 10) continue;
-          const key = rowKey(t.exporter, t.version, t.observationDomain, t.templateId);
-          present.add(key);
-          const definition = JSON.stringify({
-            options: t.options,
-            scopeFieldCount: t.scopeFieldCount,
-            fields: t.fields,
-          });
-          if (written.get(key) === definition) continue;
-          rows.push({
-            exporter: t.exporter,
-            version: t.version,
-            observationDomain: t.observationDomain,
-            templateId: t.templateId,
-            definition,
-            // a template restored from an old file may carry no time: date it now
-            updatedMs: t.lastSeenMs > 0 ? t.lastSeenMs : nowMs,
-          });
-        }
-        for (const d of (Array.isArray(state.domains) ? state.domains : []) as DomainJson[]) {
-          // v5 carries its sampling in every header: nothing to share
-          if (d.version !== 9 && d.version !== 10) continue;
-          if (!Array.isArray(d.rates) || (d.initMs === 0 && d.rates.length === 0)) continue;
-          const key = rowKey(d.exporter, d.version, d.observationDomain, DOMAIN_ROW_ID);
-          present.add(key);
-          const definition = JSON.stringify({ initMs: d.initMs, rates: d.rates });
-          if (written.get(key) === definition) continue;
-          rows.push({
-            exporter: d.exporter,
-            version: d.version,
-            observationDomain: d.observationDomain,
-            templateId: DOMAIN_ROW_ID,
-            definition,
-            updatedMs: nowMs,
-          });
-        }
-      }
-      // keys no worker holds any more (evicted exporters) are forgotten here too, so the
-      // baseline stays as large as the decoders' state; their rows stay in ClickHouse for
-      // whichever collector the exporter moves to
-      for (const key of written.keys()) if (!present.has(key)) written.delete(key);
-      lastTexts = [...statesJson];
-      if (rows.length > 0) lastTexts = []; // until committed, the next scan must look again
+      // what is still held and already written; what no worker holds any more (evicted
+      // exporters) drops out, so this stays as large as the decoders' state. Their rows
+      // stay in ClickHouse for whichever collector the exporter moves to.
+      const stillHeld = new Set<string>();
+      let n = 0;
+      let sliceStart = performance.now();
+      busyMs = 0;
+      for (const text of statesJson)
+        for (const array of ['templates', 'domains'] as const)
+          for (const obj of stateObjects(text, array)) {
+            if (++n % SCAN_SLICE === 0) {
+              busyMs += performance.now() - sliceStart;
+              await new Promise((r) => setImmediate(r));
+              sliceStart = performance.now();
+            }
+            const source = array[0] + obj.replace(LAST_SEEN, '');
+            if (committed.has(source)) {
+              stillHeld.add(source);
+              continue;
+            }
+            let row: SharedRow | undefined;
+            try {
+              row = array === 'templates' ? templateRow(obj, nowMs) : domainRow(obj, nowMs);
+            } catch {
+              continue; // not what exportState() writes: nothing to share
+            }
+            if (row) rows.push({ ...row, source });
+          }
+      committed = stillHeld;
+      busyMs += performance.now() - sliceStart;
       return rows;
     },
-    /** These rows are stored (or were read from the table): not written again unless they change. */
+    /** These rows are stored: not written again unless they change. */
     commit(rows: readonly SharedRow[]): void {
-      for (const r of rows)
-        written.set(rowKey(r.exporter, r.version, r.observationDomain, r.templateId), r.definition);
+      for (const r of rows) if (r.source) committed.add(r.source);
     },
     /** Everything held is written again at the next scan (the daily rewrite that keeps rows young). */
     reset(): void {
-      written = new Map();
-      lastTexts = [];
+      committed = new Set();
     },
     get size() {
-      return written.size;
+      return committed.size;
+    },
+    /** time the last scan held the thread, yields left out */
+    get lastScanMs() {
+      return busyMs;
     },
   };
 }

@@ -78,6 +78,13 @@ const LOOKUP_BATCH = 256;
 /** rows per insert: a collector starting with 200 000 templates writes them over a few ticks */
 const MAX_ROWS_PER_WRITE = 50_000;
 const DAY_MS = 86_400_000;
+/**
+ * The scan for changed rows runs on the receiving thread (in slices) and costs in
+ * proportion to the templates held: after a scan that held the thread d ms the next waits
+ * d / SCAN_SHARE, so it takes at most that share of the thread whatever the state size;
+ * big states are shared later, not dearer.
+ */
+const SCAN_SHARE = 0.02;
 
 interface Waiting {
   worker: number;
@@ -137,6 +144,8 @@ export function createTemplateShare(deps: TemplateShareDeps): TemplateShare {
   const diff = createSharedRowDiff();
   let publishing = false;
   let nextFullWriteMs = Date.now() + DAY_MS;
+  /** no scan before this time: see SCAN_SHARE */
+  let nextScanMs = 0;
 
   /** Sends the address's held datagrams on, in arrival order, and marks it done. */
   function releaseAll(exporter: string): void {
@@ -316,7 +325,9 @@ export function createTemplateShare(deps: TemplateShareDeps): TemplateShare {
             log.warn({ err: err.message }, 'old shared template partitions not dropped'),
           );
         }
-        const rows = diff.changes(statesJson, now).slice(0, MAX_ROWS_PER_WRITE);
+        if (now < nextScanMs) return;
+        const rows = (await diff.changes(statesJson, now)).slice(0, MAX_ROWS_PER_WRITE);
+        nextScanMs = now + diff.lastScanMs / SCAN_SHARE;
         if (rows.length === 0) return;
         const t0 = performance.now();
         await writeRows(ch, rows);
