@@ -4,9 +4,11 @@ import { COLUMNS, emptyFlow, type FlowRecord } from '../../protocol/src/schema/c
 import {
   encodeFlowsNative,
   firstNativeBatchId,
+  isNativeFlowsBody,
   NATIVE_FLOW_COLUMNS,
   NativeFormatError,
   nativeFlowsToRowBinary,
+  nativeInsertQueryId,
   newNativeFlowEncoder,
   readNativeBlocks,
 } from './flow-native.ts';
@@ -169,5 +171,23 @@ describe('Native flows encoder', () => {
     expect(() => readNativeBlocks(Buffer.from([1, 1, 1, 0x78, 4, ...Buffer.from('Enum')]))).toThrow(
       /type Enum is not read here/,
     );
+  });
+
+  it('tells Native flows bodies from RowBinary rows, and names the insert after the first batch id', () => {
+    const rows = [Object.assign(emptyFlow(), { tenant: 'batch_id' }), emptyFlow()];
+    const native = encodeFlowsNative(rows);
+    const rowBinary = encodeFlowsRowBinary(rows);
+    expect(isNativeFlowsBody(native)).toBe(true);
+    expect(isNativeFlowsBody(Buffer.concat([native, native]))).toBe(true);
+    expect(isNativeFlowsBody(rowBinary)).toBe(false);
+    expect(isNativeFlowsBody(nativeFlowsToRowBinary(native))).toBe(false);
+    expect(isNativeFlowsBody(native.subarray(0, 10))).toBe(false);
+    expect(isNativeFlowsBody(Buffer.alloc(0))).toBe(false);
+    const id = firstNativeBatchId(native) as { hi: number; lo: number };
+    const hex = (n: number) => n.toString(16).padStart(8, '0');
+    expect(nativeInsertQueryId([Buffer.alloc(0), native], 'vxflow-flows-')).toBe(
+      `vxflow-flows-${hex(id.hi)}${hex(id.lo)}`,
+    );
+    expect(nativeInsertQueryId([], 'vxflow-flows-')).toBeUndefined();
   });
 });

@@ -457,3 +457,35 @@ export function nativeFlowsToRowBinary(b: Uint8Array): Buffer {
   }
   return out.subarray(0, o);
 }
+
+/** How every Native flows block starts after its two varints: the batch_id column's name and type. */
+const FIRST_COLUMN_HEADER = COLUMN_HEADERS[0];
+
+/**
+ * Whether a body is Native flows blocks (as this encoder writes them) rather than RowBinary
+ * rows: for the paths that may hold either (a spooled batch, a replay). A RowBinary body
+ * starts with a batch id and a time; for it to read as this header, the random half of the
+ * id and the time would have to spell "atch_id", which they cannot do by chance (2^-56).
+ */
+export function isNativeFlowsBody(b: Uint8Array): boolean {
+  const prefix = RUNTIME.blockPrefixColumns;
+  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+  let o = prefix.length;
+  while (o < b.length && b[o] >= 0x80) o++; // the row count
+  o++;
+  if (o + FIRST_COLUMN_HEADER.length > b.length) return false;
+  for (let i = 0; i < FIRST_COLUMN_HEADER.length; i++) if (b[o + i] !== FIRST_COLUMN_HEADER[i]) return false;
+  return true;
+}
+
+/**
+ * The insert's query_id for Native parts, as flow-batches.ts's insertQueryId makes it for
+ * RowBinary ones: `prefix` (FLOW_ROWS.queryIdPrefix) and the first row's batch id in hex.
+ */
+export function nativeInsertQueryId(parts: readonly Uint8Array[], prefix: string): string | undefined {
+  for (const p of parts) {
+    const id = firstNativeBatchId(p);
+    if (id) return `${prefix}${id.hi.toString(16).padStart(8, '0')}${id.lo.toString(16).padStart(8, '0')}`;
+  }
+  return undefined;
+}
