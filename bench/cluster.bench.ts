@@ -36,10 +36,15 @@ const DB = 'bench_cluster';
 
 interface IngestResult {
   seconds: number;
+  /** CPU seconds of the servers during the ingest, net of what they burn idle */
   clickhouseCpu: number;
   perNodeCpu: Record<string, number>;
+  /** CPU seconds per second of each process while idle (measured just before) */
+  idleRate: Record<string, number>;
   collectorCpu: number;
 }
+
+const IDLE_SAMPLE_MS = 3000;
 
 function uptime(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -67,6 +72,14 @@ async function ingest(
   try {
     const cpu = () =>
       Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, pid ? processCpuSeconds(pid) : 0]));
+    // what the servers burn doing nothing (background threads, ZooKeeper polling), so the
+    // per-flow figure is the ingest's own cost and not the length of the run
+    const idle0 = cpu();
+    await sleep(IDLE_SAMPLE_MS);
+    const idle1 = cpu();
+    const idleRate = Object.fromEntries(
+      Object.keys(idle1).map((k) => [k, (idle1[k] - (idle0[k] ?? 0)) / (IDLE_SAMPLE_MS / 1000)]),
+    );
     const before = cpu();
     const self0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -83,11 +96,13 @@ async function ingest(
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const self = process.cpuUsage(self0);
     const after = cpu();
-    const perNodeCpu = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]));
+    const perNodeCpu = Object.fromEntries(
+      Object.keys(after).map((k) => [k, Math.max(0, after[k] - (before[k] ?? 0) - idleRate[k] * seconds)]),
+    );
     const clickhouseCpu = Object.entries(perNodeCpu)
       .filter(([k]) => k !== 'zookeeper')
       .reduce((s, [, v]) => s + v, 0);
-    return { seconds, clickhouseCpu, perNodeCpu, collectorCpu: (self.user + self.system) / 1e6 };
+    return { seconds, clickhouseCpu, perNodeCpu, idleRate, collectorCpu: (self.user + self.system) / 1e6 };
   } finally {
     await c.stop();
     await ch.close();
@@ -95,8 +110,8 @@ async function ingest(
   }
 }
 
-/** The dashboard's main queries, each timed `runs` times (after one warm-up): median ms. */
-async function queryLatencies(ch: ClickHouse, tenant: string, startS: number, endS: number, runs: number) {
+/** The dashboard's main queries (the functions its API calls), on one connection. */
+function dashboardQueries(ch: ClickHouse, tenant: string, startS: number, endS: number) {
   const range = { start: startS, end: endS };
   const queries: [string, () => Promise<unknown>][] = [
     [
@@ -146,16 +161,34 @@ async function queryLatencies(ch: ClickHouse, tenant: string, startS: number, en
       () => searchFlows(ch, { tenant }, { range, filter: '', limit: 100 }, 'bench'),
     ],
   ];
-  const out: { name: string; ms: number; samples: number[] }[] = [];
-  for (const [name, run] of queries) {
+  return queries;
+}
+
+/**
+ * Times each query on both targets, alternating one run on each, so a change in the
+ * machine's load (other work shares these two cores) falls on both alike: median ms.
+ */
+async function compareQueries(
+  single: ReturnType<typeof dashboardQueries>,
+  cluster: ReturnType<typeof dashboardQueries>,
+  runs: number,
+) {
+  const out: { name: string; single: number; cluster: number; samples: number[] }[] = [];
+  const time = async (run: () => Promise<unknown>) => {
+    const t0 = process.hrtime.bigint();
     await run();
-    const samples: number[] = [];
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  for (let q = 0; q < single.length; q++) {
+    await single[q][1]();
+    await cluster[q][1]();
+    const s: number[] = [];
+    const c: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const t0 = process.hrtime.bigint();
-      await run();
-      samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      s.push(await time(single[q][1]));
+      c.push(await time(cluster[q][1]));
     }
-    out.push({ name, ms: median(samples), samples });
+    out.push({ name: single[q][0], single: median(s), cluster: median(c), samples: c });
   }
   return out;
 }
@@ -225,7 +258,11 @@ export default (async (ctx) => {
       value: us(two.clickhouseCpu),
       unit: 'µs/flow',
       peer: { name: 'one server', value: us(one.clickhouseCpu) },
-      note: `ch1 ${us(two.perNodeCpu.ch1).toFixed(2)}, ch2 (replica) ${us(two.perNodeCpu.ch2).toFixed(2)}, ch3 ${us(two.perNodeCpu.ch3).toFixed(2)}; ZooKeeper ${us(two.perNodeCpu.zookeeper).toFixed(2)} µs/flow`,
+      note: `net of idle (cluster idle ${Object.entries(two.idleRate)
+        .map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`)
+        .join(
+          ', ',
+        )}; one server idle ${(one.idleRate.single * 100).toFixed(1)}% of a core); ch1 ${us(two.perNodeCpu.ch1).toFixed(2)}, ch2 (replica) ${us(two.perNodeCpu.ch2).toFixed(2)}, ch3 ${us(two.perNodeCpu.ch3).toFixed(2)}; ZooKeeper ${us(two.perNodeCpu.zookeeper).toFixed(2)} µs/flow`,
     });
     ctx.record({
       name: 'collector (+ sender) CPU per flow, into the cluster',
@@ -257,17 +294,21 @@ export default (async (ctx) => {
     });
 
     const endS = Math.floor(Date.now() / 1000) + 60;
-    const qs = await queryLatencies(sch, tenant, startS, endS, runs);
-    const qc = await queryLatencies(cch, tenant, startS, endS, runs);
-    ctx.log(`load average: ${uptime()}`);
-    for (let i = 0; i < qs.length; i++)
+    const qs = await compareQueries(
+      dashboardQueries(sch, tenant, startS, endS),
+      dashboardQueries(cch, tenant, startS, endS),
+      runs,
+    );
+    const qload = uptime();
+    ctx.log(`load average: ${qload}`);
+    for (const q of qs)
       ctx.record({
-        name: `query: ${qc[i].name}, through the Distributed tables`,
-        value: qc[i].ms,
+        name: `query: ${q.name}, through the Distributed tables`,
+        value: q.cluster,
         unit: 'ms',
-        peer: { name: 'one server', value: qs[i].ms },
-        samples: qc[i].samples,
-        note: `median of ${runs}; ratio = cluster / one server (higher = slower)`,
+        peer: { name: 'one server', value: q.single },
+        samples: q.samples,
+        note: `median of ${runs}, alternating runs; ratio = cluster / one server (higher = slower); load ${qload}`,
       });
     await sch.close();
     await cch.close();

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { rewriteForCluster, shardedTablesOf, shardingKeyFor } from './cluster-ddl.ts';
+import { rewriteForCluster, shardedTablesOf, shardingKeyFor, shardingKeysOf } from './cluster-ddl.ts';
 import { MIGRATIONS } from './migrations.ts';
 
-const opts = { cluster: 'vxflow', sharded: new Set(['flows', 'flows_1m']) };
+const opts = {
+  cluster: 'vxflow',
+  sharded: new Set(['flows', 'flows_1m']),
+  keys: new Map([['flows', 'intHash64(batch_id)']]),
+};
 
 describe('cluster DDL rewriter', () => {
   it('turns a flow table into a replicated _local table per shard and a Distributed table of the same name', () => {
@@ -64,7 +68,9 @@ describe('cluster DDL rewriter', () => {
   it('alters the _local and the Distributed table ON CLUSTER; state tables through replication', () => {
     expect(rewriteForCluster('ALTER TABLE db.flows ADD COLUMN x UInt8', opts)).toEqual([
       'ALTER TABLE db.flows_local ON CLUSTER vxflow ADD COLUMN x UInt8',
-      'ALTER TABLE db.flows ON CLUSTER vxflow ADD COLUMN x UInt8',
+      // 18.16 refuses ALTER ON CLUSTER of a Distributed table when shards replicate internally
+      'DROP TABLE IF EXISTS db.flows ON CLUSTER vxflow',
+      'CREATE TABLE IF NOT EXISTS db.flows ON CLUSTER vxflow AS db.flows_local ENGINE = Distributed(vxflow, db, flows_local, intHash64(batch_id))',
     ]);
     expect(rewriteForCluster('ALTER TABLE db.flows DROP PARTITION 20260101', opts)).toEqual([
       'ALTER TABLE db.flows_local ON CLUSTER vxflow DROP PARTITION 20260101',
@@ -96,5 +102,8 @@ describe('cluster DDL rewriter', () => {
     for (const s of statements)
       expect(rewriteForCluster(s, { cluster: 'c', sharded }).length).toBeGreaterThan(0);
     expect(shardingKeyFor(['time_received', 'tenant', 'batch_id'])).toBe('intHash64(batch_id)');
+    const keys = shardingKeysOf(statements);
+    expect(keys.get('flows')).toBe('intHash64(batch_id)');
+    for (const t of sharded) expect(keys.get(t), t).toMatch(/^(intHash64\(batch_id\)|cityHash64\(tenant\))$/);
   });
 });

@@ -43,6 +43,8 @@ export interface ClusterDdlOptions {
   cluster: string;
   /** names of the sharded (flow data) tables; see shardedTablesOf() */
   sharded: ReadonlySet<string>;
+  /** the sharding key of each sharded table (shardingKeysOf()); default by its name's columns unknown: rand() */
+  keys?: ReadonlyMap<string, string>;
 }
 
 /** What is flow data, by name: `flows` and `flows_…`. */
@@ -56,6 +58,17 @@ export function shardedTablesOf(statements: readonly string[]): Set<string> {
   for (const s of statements) {
     const m = /^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:(\w+)\.)?(\w+)/i.exec(s);
     if (m && isFlowTableName(m[2])) out.add(m[2]);
+  }
+  return out;
+}
+
+/** The sharding key of every flow table the statements create (from its columns). */
+export function shardingKeysOf(statements: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of statements) {
+    if (!/^\s*CREATE\s+TABLE\b/i.test(s)) continue;
+    const p = parseCreateTable(s);
+    if (p && isFlowTableName(p.name)) out.set(p.name, shardingKeyFor(columnNames(p.columns)));
   }
   return out;
 }
@@ -246,7 +259,20 @@ function alter(stmt: string, opts: ClusterDdlOptions): string[] {
   if (!opts.sharded.has(name)) return [stmt];
   const on = `ON CLUSTER ${opts.cluster}`;
   const out = [`ALTER TABLE ${db}.${localName(name)} ${on} ${ops}`];
-  if (COLUMN_OPS.test(ops)) out.push(`ALTER TABLE ${db}.${name} ${on} ${ops}`);
+  // The Distributed table follows by being created again over the altered _local table:
+  // 18.16 refuses ALTER … ON CLUSTER on a table that is not replicated in a cluster whose
+  // shards use internal_replication ("Table flows isn't replicated, but shard #2 is
+  // replicated"), and a Distributed table holds no rows (inserts are synchronous), so
+  // nothing is lost; inserts and queries fail for the moment between the two statements,
+  // and the collector's spool covers that.
+  if (COLUMN_OPS.test(ops)) {
+    const key = opts.keys?.get(name);
+    if (!key) throw new ClusterDdlError(`no sharding key known for ${name}`, stmt);
+    out.push(
+      `DROP TABLE IF EXISTS ${db}.${name} ${on}`,
+      `CREATE TABLE IF NOT EXISTS ${db}.${name} ${on} AS ${db}.${localName(name)} ENGINE = Distributed(${opts.cluster}, ${db}, ${localName(name)}, ${key})`,
+    );
+  }
   return out;
 }
 

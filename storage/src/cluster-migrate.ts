@@ -12,7 +12,13 @@
  */
 import { UserError } from '../../common/errors.ts';
 import type { ClickHouse } from './clickhouse.ts';
-import { type ClusterDdlOptions, localName, rewriteForCluster, shardedTablesOf } from './cluster-ddl.ts';
+import {
+  type ClusterDdlOptions,
+  localName,
+  rewriteForCluster,
+  shardedTablesOf,
+  shardingKeysOf,
+} from './cluster-ddl.ts';
 import { MIGRATIONS, type MigrateResult, migrate } from './migrations.ts';
 import { sql } from './sql.ts';
 
@@ -67,18 +73,33 @@ export async function checkCluster(
 }
 
 /** A handle on the same server whose command() runs the cluster form of each statement. */
-export function clusterHandle(ch: ClickHouse, opts: { cluster: string; sharded: Set<string> }): ClickHouse {
-  const ddl: ClusterDdlOptions = opts;
+export function clusterHandle(
+  ch: ClickHouse,
+  opts: { cluster: string; sharded: Set<string>; keys?: Map<string, string> },
+): ClickHouse {
+  const keys = opts.keys ?? new Map<string, string>();
+  const ddl: ClusterDdlOptions = { cluster: opts.cluster, sharded: opts.sharded, keys };
   return {
     ...ch,
     async command(stmt: string): Promise<void> {
       for (const name of shardedTablesOf([stmt])) opts.sharded.add(name);
+      for (const [name, key] of shardingKeysOf([stmt])) keys.set(name, key);
+      for (const name of opts.sharded) if (!keys.has(name)) keys.set(name, await existingKey(ch, name));
       for (const s of rewriteForCluster(stmt, ddl)) {
         if (await alreadyHasColumn(ch, s, opts.cluster)) continue;
         await ch.command(s);
       }
     },
   };
+}
+
+/** The sharding key of an existing Distributed table, as this node has it ('' if none). */
+async function existingKey(ch: ClickHouse, name: string): Promise<string> {
+  const [r] = await ch.query<{ q: string }>(
+    sql`SELECT create_table_query AS q FROM system.tables WHERE database = ${ch.database} AND name = ${name}`,
+  );
+  const m = r ? /Distributed\([^,]+,[^,]+,[^,]+,\s*(.+)\)\s*$/.exec(r.q) : null;
+  return m ? m[1] : '';
 }
 
 /** true for `ALTER TABLE db.x_local ON CLUSTER c ADD COLUMN col …` when x_local has col already */
@@ -108,8 +129,10 @@ export async function migrateCluster(
       `--cluster: database ${db} at ${ch.url} already has a single-server schema (flows is ${existing.engine})`,
       `create the cluster schema in another database (clickhouse.database) and copy the rows with INSERT INTO <new>.flows SELECT * FROM ${db}.flows`,
     );
-  const sharded = shardedTablesOf(MIGRATIONS.flatMap((m) => m.statements(db)));
-  const result = await migrate(clusterHandle(ch, { cluster, sharded }), opts);
+  const statements = MIGRATIONS.flatMap((m) => m.statements(db));
+  const sharded = shardedTablesOf(statements);
+  const keys = shardingKeysOf(statements);
+  const result = await migrate(clusterHandle(ch, { cluster, sharded, keys }), opts);
   opts.log?.(
     `cluster ${cluster}: sharded ${[...sharded].map((t) => `${t} (${localName(t)})`).join(', ')}; other tables replicated to every node`,
   );

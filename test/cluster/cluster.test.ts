@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ClickHouse } from '../../storage/src/clickhouse.ts';
-import { migrateCluster } from '../../storage/src/cluster-migrate.ts';
+import { clusterHandle, migrateCluster } from '../../storage/src/cluster-migrate.ts';
 import { MIGRATIONS } from '../../storage/src/migrations.ts';
 import { applyClusterRetention } from '../../storage/src/cluster-retention.ts';
 import { encoder, makeFlows, sendAll, startCollector, tempDir, waitFor } from '../collector/harness.ts';
@@ -89,6 +89,44 @@ describe('ClickHouse cluster schema', () => {
       num((await c.query<{ n: string }>(`SELECT count() AS n FROM ${DB}.schema_migrations`))[0].n),
     );
     expect(versions).toEqual({ ch1: MIGRATIONS.length, ch2: MIGRATIONS.length, ch3: MIGRATIONS.length });
+  });
+
+  it('a column added to flows reaches the _local table on every shard and replica and the Distributed table', async () => {
+    const ch = await cluster().connect(DB);
+    try {
+      // what migrate's column step sends when the schema gains a field
+      const handle = clusterHandle(ch, { cluster: cluster().name, sharded: new Set(['flows']) });
+      const where = (col: string) =>
+        onEveryNode(async (c) =>
+          (
+            await c.query<{ table: string }>(
+              `SELECT table FROM system.columns WHERE database = '${DB}' AND name = '${col}' ORDER BY table`,
+            )
+          ).map((r) => r.table),
+        );
+      const everywhere = {
+        ch1: ['flows', 'flows_local'],
+        ch2: ['flows', 'flows_local'],
+        ch3: ['flows', 'flows_local'],
+      };
+      await handle.command(`ALTER TABLE ${DB}.flows ADD COLUMN cluster_test_a UInt16`);
+      expect(await where('cluster_test_a')).toEqual(everywhere);
+      // a run that stopped after the _local tables got the column: not added twice, and the
+      // Distributed table still gets it
+      await ch.command(`ALTER TABLE ${DB}.flows_local ON CLUSTER vxflow ADD COLUMN cluster_test_b UInt16`);
+      await handle.command(`ALTER TABLE ${DB}.flows ADD COLUMN cluster_test_b UInt16`);
+      expect(await where('cluster_test_b')).toEqual(everywhere);
+      // the Distributed table made again keeps its sharding key
+      const [t] = await ch.query<{ q: string }>(
+        `SELECT create_table_query AS q FROM system.tables WHERE database = '${DB}' AND name = 'flows'`,
+      );
+      expect(t.q).toContain(`Distributed(vxflow, ${DB}, flows_local, intHash64(batch_id))`);
+      for (const col of ['cluster_test_a', 'cluster_test_b'])
+        await handle.command(`ALTER TABLE ${DB}.flows DROP COLUMN ${col}`);
+      expect(await where('cluster_test_a')).toEqual({ ch1: [], ch2: [], ch3: [] });
+    } finally {
+      await ch.close();
+    }
   });
 
   it('rows inserted through the Distributed flows land on the shard of their batch_id and add up through it', async () => {
