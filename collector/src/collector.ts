@@ -24,7 +24,6 @@ import { ROLLUP_INSERT_COLUMNS, ROLLUP_STAGING_TABLE } from '../../storage/src/d
 import { checkStored, FLOW_ROWS, insertQueryId, ROLLUP_ROWS } from '../../storage/src/flow-batches.ts';
 import { FlowRowsFormatError } from '../../storage/src/flow-rowbinary.ts';
 import { migrate } from '../../storage/src/migrations.ts';
-import { scanRollupRows } from '../../storage/src/rollup-rows.ts';
 import { FLOW_INSERT_COLUMNS, FLOW_SCHEMA_COLUMNS } from '../../storage/src/rowbinary.ts';
 import { createBatcher } from './batcher.ts';
 import type { CollectorConfig } from './config.ts';
@@ -44,6 +43,7 @@ import { createCollectorMetrics, createDeltas } from './metrics.ts';
 import { createNetworkSet } from './net/prefix-trie.ts';
 import { listenError, plan, within, workerInit } from './plan.ts';
 import { type FileOutput, openFileOutput } from './output/file-output.ts';
+import { mergeRollupParts } from './output/rollup-merge.ts';
 import { createClickHouseSink, type Sink } from './sink/clickhouse-sink.ts';
 import { EXPORTERS_INSERT_COLUMNS, encodeExporterRows } from './sink/exporters-table.ts';
 import { openSpool } from './sink/spool.ts';
@@ -164,17 +164,14 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
    * The rollup rows of the chunks in the batcher. A raw batch is cut from chunks whose
    * rollup rows all arrived here first (one message carries both), so submitting these
    * before it keeps the order the sink promises: a chunk's rollup rows reach ClickHouse
-   * before its raw rows.
+   * before its raw rows. They go summed over the whole batch (output/rollup-merge.ts).
    */
   let rollupParts: Buffer[] = [];
-  let rollupRows = 0;
   function submitRollups(): void {
     if (rollupParts.length === 0) return;
-    const parts = rollupParts;
-    const rows = rollupRows;
+    const merged = mergeRollupParts(rollupParts);
     rollupParts = [];
-    rollupRows = 0;
-    sink?.submit(parts, rows, ROLLUP_INSERT_COLUMNS);
+    if (merged.rows > 0) sink?.submit([merged.body], merged.rows, ROLLUP_INSERT_COLUMNS);
   }
   const batcher = createBatcher(
     { maxRows: cfg.batchMaxRows, maxWaitMs: cfg.batchMaxWaitMs },
@@ -264,11 +261,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         // can lag far behind under load (records_total read 0 beside 85 000 output rows)
         metrics.records.inc(m.rows);
         if (m.rowbinary && p.clickhouse) {
-          if (m.rollup) {
-            const body = Buffer.from(m.rollup);
-            rollupParts.push(body);
-            rollupRows += scanRollupRows(body);
-          }
+          if (m.rollup) rollupParts.push(Buffer.from(m.rollup));
           batcher.add(Buffer.from(m.rowbinary), m.rows);
         }
         for (const out of fileOutputs) {

@@ -172,7 +172,7 @@ describe('rollups computed by the collector', () => {
       await c.stop();
       dir.remove();
     }
-  });
+  }, 180_000);
 
   it('rollup totals still equal the raw totals after lost answers, ClickHouse down mid-stream and a restart', async () => {
     const dir = tempDir('rollup-faults');
@@ -239,5 +239,5 @@ describe('rollups computed by the collector', () => {
       await ch.down();
       dir.remove();
     }
-  });
+  }, 180_000);
 });
