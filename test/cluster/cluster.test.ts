@@ -10,6 +10,10 @@ import type { ClickHouse } from '../../storage/src/clickhouse.ts';
 import { clusterHandle, migrateCluster } from '../../storage/src/cluster-migrate.ts';
 import { MIGRATIONS } from '../../storage/src/migrations.ts';
 import { applyClusterRetention } from '../../storage/src/cluster-retention.ts';
+import { checkStored } from '../../storage/src/flow-batches.ts';
+import { batchIdText, encodeFlowsRowBinary } from '../../storage/src/flow-rowbinary.ts';
+import { FLOW_INSERT_COLUMNS } from '../../storage/src/rowbinary.ts';
+import { emptyFlow } from '../../protocol/src/schema/columns.ts';
 import { encoder, makeFlows, sendAll, startCollector, tempDir, waitFor } from '../collector/harness.ts';
 import { useTestCluster } from '../helpers/use-test-cluster.ts';
 
@@ -174,6 +178,59 @@ describe('ClickHouse cluster schema', () => {
       );
       expect(num(t.n)).toBe(10000);
       expect(num(t.b)).toBe((9999 * 10000) / 2);
+    } finally {
+      await ch.close();
+    }
+  });
+
+  it('the batch_id stored check through the Distributed flows finds the chunks one shard holds and leaves only the others to send', async () => {
+    const ch = await cluster().connect(DB, 'ch1');
+    try {
+      const now = Math.floor(Date.now() / 1000) * 1000;
+      // a batch of 8 chunks (each its own batch_id), several tenants in each, as a collector makes them
+      const makeChunks = () =>
+        Array.from({ length: 8 }, (_, c) =>
+          encodeFlowsRowBinary(
+            Array.from({ length: 50 }, (_, i) =>
+              Object.assign(emptyFlow(), {
+                time_received: now,
+                observation_domain: 9301,
+                tenant: `t${i % 3}`,
+                src_port: c * 50 + i,
+                bytes: 1,
+              }),
+            ),
+          ),
+        );
+      const shardOf = async (chunk: Buffer) => {
+        const id = batchIdText(chunk.readUInt32LE(4), chunk.readUInt32LE(0));
+        const [r] = await ch.query<{ s: number }>(`SELECT intHash64(toUInt64(${id})) % 2 + 1 AS s`);
+        return Number(r.s);
+      };
+      let parts = makeChunks();
+      let shards = await Promise.all(parts.map(shardOf));
+      while (new Set(shards).size < 2) {
+        parts = makeChunks();
+        shards = await Promise.all(parts.map(shardOf));
+      }
+      // what an insert that reached shard 1 and not shard 2 leaves behind
+      const onShard1 = parts.filter((_, i) => shards[i] === 1);
+      await ch.insertRowBinary(`${DB}.flows`, FLOW_INSERT_COLUMNS, Buffer.concat(onShard1));
+      const found = await checkStored(ch, `${DB}.flows`, parts);
+      expect(found.state).toBe('partial');
+      if (found.state !== 'partial') return;
+      expect(found.stored).toBe(onShard1.length * 50);
+      expect(found.restRows).toBe((parts.length - onShard1.length) * 50);
+      // the rest is exactly the chunks of shard 2
+      expect(Buffer.concat(found.rest).equals(Buffer.concat(parts.filter((_, i) => shards[i] === 2)))).toBe(
+        true,
+      );
+      await ch.insertRowBinary(`${DB}.flows`, FLOW_INSERT_COLUMNS, Buffer.concat(found.rest));
+      expect((await checkStored(ch, `${DB}.flows`, parts)).state).toBe('stored');
+      const [t] = await ch.query<{ n: string; u: string }>(
+        `SELECT count() AS n, uniqExact(src_port) AS u FROM ${DB}.flows WHERE observation_domain = 9301`,
+      );
+      expect({ n: num(t.n), u: num(t.u) }).toEqual({ n: 400, u: 400 });
     } finally {
       await ch.close();
     }
