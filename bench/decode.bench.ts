@@ -4,11 +4,24 @@
  * enterprise (VMware/OVS tunnel) and variable-length fields; v5 and v9 also through
  * node-netflowv9 (its nf5/nf9 decode functions called directly, templates preloaded) on
  * the same packets in the same run. Median of several runs.
+ *
+ * Then `vxflow decode` end to end, what a user runs: the real CLI process (the bundle
+ * bin/build.js makes and bin/vxflow.js starts, started here directly: bin/vxflow.js falls
+ * back to compiling the sources when any is newer than the bundle, which an edit elsewhere
+ * in the tree during the run would cause) printing a 900,000-record v9 capture as JSON lines
+ * into a pipe that this process reads and throws away, against node-netflowv9 doing the
+ * same job in its own process (bench/tools/node-netflowv9-decode.cjs: decode, then
+ * JSON.stringify of each flow, lines written in 64 KiB chunks) into the same kind of pipe.
+ * Runs alternate between the two; wall time and CPU time (user + system, of the child
+ * alone) per run, medians, and the load average around them.
  */
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDecoder } from '../protocol/src/decode/index.ts';
+import { udpPcap } from '../test/helpers/packets.ts';
 import {
   ipfixMessage,
   ipfixTemplateSet,
@@ -25,6 +38,7 @@ import { type Bench, median, timeRuns } from './lib.ts';
 
 const require = createRequire(import.meta.url);
 const CAPTURES = join(import.meta.dirname, '../../shared/captures');
+const ROOT = join(import.meta.dirname, '..');
 
 interface PeerCtx {
   templates: Record<string, unknown>;
@@ -116,6 +130,132 @@ function ipfixEnterprise(): { template: Buffer; data: Buffer; records: number } 
   return { template, data, records };
 }
 
+/**
+ * A capture of `datagrams` v9 datagrams of 30 records each (the typical template, records
+ * all different), the template repeated every 1000 datagrams as routers do.
+ */
+function v9Capture(datagrams: number): Buffer {
+  const uptime = 3_600_000;
+  const packets: Buffer[] = [];
+  for (let p = 0; p < datagrams; p++) {
+    const h = { sourceId: 1, sequence: p, uptime, unixSecs: 1_763_000_000 + Math.floor(p / 1000) };
+    const sets = p % 1000 === 0 ? [v9TemplateSet([{ id: 300, fields: TYPICAL_V9_FIELDS }])] : [];
+    const body = Buffer.concat(Array.from({ length: 30 }, (_, i) => typicalV9Record(p * 30 + i, uptime)));
+    packets.push(v9Packet(h, [...sets, set(300, body)]));
+  }
+  return udpPcap(packets, 2055, 1_763_000_000_000);
+}
+
+/** CPU seconds of this process's children that have ended (cutime + cstime of /proc/self/stat). */
+function childrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[13]) + Number(rest[14])) / 100;
+}
+
+interface SinkRun {
+  seconds: number;
+  cpuSeconds: number;
+  bytes: number;
+  /** lines counted (only when asked: counting costs this process CPU the child does not wait for) */
+  lines?: number;
+}
+
+type Sink = 'pipe' | '/dev/null';
+
+/** Runs a command with its stdout into a pipe this process reads and drops, or into /dev/null. */
+function runInto(sink: Sink, args: string[], countLines = false): Promise<SinkRun> {
+  return new Promise((resolve, reject) => {
+    const cpu0 = childrenCpuSeconds();
+    const t0 = process.hrtime.bigint();
+    const devNull = sink === 'pipe' ? undefined : openSync('/dev/null', 'w');
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', devNull ?? 'pipe', 'pipe'] });
+    if (devNull !== undefined) closeSync(devNull);
+    let bytes = 0;
+    let lines = 0;
+    let err = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (countLines) for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}: ${err.trim()}`));
+      resolve({ seconds, cpuSeconds: childrenCpuSeconds() - cpu0, bytes, ...(countLines ? { lines } : {}) });
+    });
+  });
+}
+
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+/** `vxflow decode` (the real CLI) against node-netflowv9 + JSON.stringify, end to end into a pipe. */
+async function endToEnd(ctx: Parameters<Bench>[0]): Promise<void> {
+  const datagrams = ctx.quick ? 5_000 : 30_000;
+  const records = datagrams * 30;
+  const runs = ctx.quick ? 3 : 7;
+  const built = spawnSync(process.execPath, ['bin/build.js', '--quiet'], { cwd: ROOT, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`bin/build.js failed: ${built.stderr}`);
+  const dir = mkdtempSync(join(tmpdir(), 'vxflow-decode-bench-'));
+  try {
+    const file = join(dir, 'v9.pcap');
+    writeFileSync(file, v9Capture(datagrams));
+    const ours = ['dist/cli-decode.mjs', 'decode', file];
+    const peer = ['bench/tools/node-netflowv9-decode.cjs', file];
+    // a first run of each, not timed: both print every record
+    for (const [name, args] of [
+      ['vxflow decode', ours],
+      ['node-netflowv9', peer],
+    ] as const) {
+      const r = await runInto('pipe', args, true);
+      if (r.lines !== records) throw new Error(`${name} printed ${r.lines} lines, not ${records}`);
+      ctx.log(`${name}: ${records} lines, ${(r.bytes / records).toFixed(0)} bytes per line`);
+    }
+    for (const sink of ['pipe', '/dev/null'] as const) {
+      const loadBefore = load();
+      const a: SinkRun[] = [];
+      const b: SinkRun[] = [];
+      for (let i = 0; i < runs; i++) {
+        a.push(await runInto(sink, ours));
+        b.push(await runInto(sink, peer));
+      }
+      ctx.log(`stdout into ${sink}: load average before ${loadBefore}, after ${load()} (1, 5, 15 min)`);
+      const wallA = median(a.map((r) => r.seconds));
+      const wallB = median(b.map((r) => r.seconds));
+      const cpuA = median(a.map((r) => r.cpuSeconds));
+      const cpuB = median(b.map((r) => r.cpuSeconds));
+      ctx.log(
+        `stdout into ${sink}: vxflow decode ${wallA.toFixed(2)} s wall, ${cpuA.toFixed(2)} s CPU; ` +
+          `node-netflowv9 ${wallB.toFixed(2)} s wall, ${cpuB.toFixed(2)} s CPU (medians of ${runs})`,
+      );
+      const what = `${records.toLocaleString('en-US')} v9 records, stdout into ${sink === 'pipe' ? 'a pipe' : sink}`;
+      ctx.record({
+        name: `vxflow decode end to end, wall time (${what})`,
+        value: records / wallA,
+        unit: 'records/s',
+        peer: { name: 'node-netflowv9 + JSON.stringify', value: records / wallB },
+        samples: a.map((r) => Math.round(records / r.seconds)),
+        note: `load ${loadBefore}`,
+      });
+      ctx.record({
+        name: `vxflow decode end to end, CPU time (${what})`,
+        value: records / cpuA,
+        unit: 'records per CPU second',
+        peer: { name: 'node-netflowv9 + JSON.stringify', value: records / cpuB },
+        samples: a.map((r) => Math.round(records / r.cpuSeconds)),
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const bench: Bench = async (ctx) => {
   const runs = ctx.quick ? 3 : 7;
   const packetsPerRun = ctx.quick ? 5_000 : 20_000;
@@ -193,6 +333,8 @@ const bench: Bench = async (ctx) => {
       samples: ourRates.map(Math.round),
     });
   }
+
+  await endToEnd(ctx);
 };
 
 export default bench;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { COLUMNS, emptyFlow, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
-import { toJsonLine } from '../../../protocol/src/schema/json.ts';
+import { toJsonLine, toJsonObject } from '../../../protocol/src/schema/json.ts';
 import { newFlowRowBuffer } from '../../../storage/src/flow-rowbinary.ts';
 import { writeJsonLine } from './json-line.ts';
 
@@ -95,5 +95,63 @@ describe('writeJsonLine on garbage datetimes', () => {
     const parsed = JSON.parse(out.buf.subarray(0, out.off).toString('utf8'));
     expect(parsed.flow_start).toBeNull();
     expect(parsed.flow_end).toBe('2025-11-24T16:00:00.000Z');
+  });
+});
+
+/** Names an exporter's extra elements get, and the keys a plain append would get wrong. */
+const extraKey = fc.oneof(
+  fc.constantFrom('systemInitTimeMilliseconds', 'samplerId', 'pen6876.892', 'pen9.12235', 'ipClassOfService'),
+  fc.constantFrom(...COLUMNS.map((c) => c.name)),
+  fc.constantFrom('constructor', '__proto__', 'toString', '0', '12', '4294967295', '01', '-1', 'a"b', 'é\n'),
+  fc.string(),
+);
+const extraValue = fc.oneof(
+  fc.nat(),
+  fc.double(),
+  fc.string(),
+  fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+  fc.boolean(),
+  fc.constantFrom(undefined, null),
+  fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a)),
+  fc.constant({ nested: 1 }),
+);
+const extraFields = fc.array(fc.tuple(extraKey, extraValue), { maxLength: 8 }).map((pairs) => {
+  const x: Record<string, unknown> = {};
+  // defineProperty: '__proto__' as an own key, as a decoder could produce from a name
+  for (const [k, v] of pairs)
+    Object.defineProperty(x, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return x;
+});
+
+describe('writeJsonLine against JSON.stringify of the record object', () => {
+  it('writes JSON.stringify(toJsonObject(record)) and a newline, for random records with extra fields', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(record, fc.option(extraFields, { nil: undefined })), {
+          minLength: 1,
+          maxLength: 10,
+        }),
+        (pairs) => {
+          const rows = pairs.map(([r, x]) => (x === undefined ? r : Object.assign(r, { extra: x })));
+          expect(fast(rows)).toBe(rows.map((r) => `${JSON.stringify(toJsonObject(r))}\n`).join(''));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('writes a record with every column at its default, and with any one column set, as JSON.stringify does', () => {
+    const rows: FlowRecord[] = [emptyFlow()];
+    const values: Record<string, unknown[]> = {
+      datetime: [1_764_000_000_123],
+      ip: ['10.1.2.3', '2001:db8::1', undefined],
+      string: ['tenant-a', 'é"', undefined],
+      mac: [0x0a0b0c0d0e0f],
+      u64: [7, 123_456_789_012, 2n ** 63n],
+    };
+    for (const c of COLUMNS)
+      for (const v of values[c.kind] ?? [5, 65_535, 4_294_967_295])
+        rows.push(Object.assign(emptyFlow(), { [c.name]: v }), emptyFlow());
+    expect(fast(rows)).toBe(rows.map((r) => `${JSON.stringify(toJsonObject(r))}\n`).join(''));
   });
 });

@@ -16,7 +16,12 @@
  * protocol/src/schema/json-extras.ts writes them. Records with values out of the ordinary
  * go through toJsonLine itself.
  */
-import { COLUMNS, type ColumnKind, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
+import {
+  COLUMNS,
+  type ColumnKind,
+  emptyFlow,
+  type FlowRecord,
+} from '../../../protocol/src/schema/columns.ts';
 import { extraFieldsJson } from '../../../protocol/src/schema/json-extras.ts';
 import { macToString, toJsonLine } from '../../../protocol/src/schema/json.ts';
 import { OUTPUT_BUFFER_BYTES, type OutputDriver } from './output.ts';
@@ -192,10 +197,12 @@ const TEXT_CACHE_BYTES = 64;
 /** A writer for one text column (addresses, names); JSON.stringify's escapes where needed. */
 function textColumn(): ValueWriter {
   let last = '';
-  let lastBytes = 0;
+  /** the text of `last` is in `words` (read back after `last` came twice in a row) */
+  let cachedBytes = 0;
   const words = new Uint32Array(TEXT_CACHE_BYTES / 4);
   return (b, d, o, v) => {
-    if (v === last && lastBytes > 0) return writeWords(d, o, lastBytes, words);
+    const again = v === last;
+    if (again && cachedBytes > 0) return writeWords(d, o, cachedBytes, words);
     if (typeof v !== 'string') {
       if (v === null) return ascii(b, o, 'null');
       odd = true;
@@ -214,22 +221,42 @@ function textColumn(): ValueWriter {
       b[o + 1 + n] = 34;
       end = o + n + 2;
     } else end = o + b.write(JSON.stringify(v), o, 'utf8');
-    last = v;
-    lastBytes = end - o <= TEXT_CACHE_BYTES ? end - o : 0;
-    if (lastBytes > 0) readWords(d, o, lastBytes, words);
+    // a column whose value changes every row (addresses, ports' text) is not worth reading back
+    if (again && end - o <= TEXT_CACHE_BYTES) {
+      cachedBytes = end - o;
+      readWords(d, o, cachedBytes, words);
+    } else {
+      last = v;
+      cachedBytes = 0;
+    }
     return end;
   };
 }
 
-/** A constant's stores: its bytes as words (the last one padded; the padding is overwritten). */
-function constantStores(text: string): string {
+/**
+ * A constant's stores: a loop over its bytes as words in `table` (which they are appended
+ * to; the last word padded, the padding overwritten by what follows). Stores written out
+ * one by one ran a fifth faster once optimized, but made the function so large that the
+ * optimizing compiler took 0.3 s over it, all the while the rows went through the
+ * interpreter: longer than printing 100,000 rows.
+ */
+function constantStores(text: string, table: number[]): string {
   const bytes = [...Buffer.from(text, 'latin1')];
-  const stores: string[] = [];
+  const words: number[] = [];
   for (let i = 0; i < bytes.length; i += 4)
-    stores.push(
-      `d.setUint32(o + ${i}, ${word(bytes[i], bytes[i + 1] | 0, bytes[i + 2] | 0, bytes[i + 3] | 0)}, true);`,
-    );
-  return `${stores.join(' ')} o += ${bytes.length};`;
+    words.push(word(bytes[i], bytes[i + 1] | 0, bytes[i + 2] | 0, bytes[i + 3] | 0));
+  table.push(...words);
+  return `o = put(d, o, ${table.length - words.length}, ${words.length}, ${bytes.length});`;
+}
+
+/** Stores `count` words of CONSTANT_WORDS from `from` at o; returns o + bytes. */
+function putWords(
+  table: Uint32Array,
+): (d: DataView, o: number, from: number, count: number, bytes: number) => number {
+  return (d, o, from, count, bytes) => {
+    for (let i = 0; i < count; i++) d.setUint32(o + 4 * i, table[from + i], true);
+    return o + bytes;
+  };
 }
 
 /** A column's value when the datagram did not carry it (emptyFlow's), and its JSON text. */
@@ -259,37 +286,35 @@ function compile(): LineWriter {
   const texts = COLUMNS.filter((c) => c.kind === 'string' || c.kind === 'ip').map((c) => `r.${c.name}`);
   let fixed = 2 + SLACK; // '}', the newline and the last store's overrun
   const writers: ValueWriter[] = [];
+  const table: number[] = [];
   const keyOf = (i: number) => `${i === 0 ? '{' : ','}"${COLUMNS[i].name}":`;
-  /** One column: its default as one constant with the key, small integers inline, the rest by call. */
+  /** One column: the key's stores, then small integers and empty text inline, the rest by call. */
   const columnCode = (i: number): string => {
     const c = COLUMNS[i];
     if (!/^[a-z_0-9]+$/.test(c.name)) throw new Error(`column name ${c.name} cannot be compiled`);
     const key = keyOf(i);
     fixed += key.length + 3 + VALUE_MAX[c.kind];
-    const dflt = defaultOf(c.kind);
     const head = `v = r.${c.name};`;
-    const onDefault = dflt ? `if (v === ${dflt.test}) { ${constantStores(key + dflt.text)} } else ` : '';
+    const stores = constantStores(key, table);
     switch (c.kind) {
       case 'datetime':
       case 'mac':
+        writers.push(c.kind === 'datetime' ? datetimeColumn() : macColumn());
+        return `${head} ${stores} o = w${writers.length - 1}(b, d, o, v);`;
       case 'ip':
-      case 'string': {
-        const w = `w${writers.length}`;
-        writers.push(
-          c.kind === 'datetime' ? datetimeColumn() : c.kind === 'mac' ? macColumn() : textColumn(),
-        );
-        const write = `{ ${constantStores(key)} o = ${w}(b, d, o, v); }`;
+      case 'string':
+        writers.push(textColumn());
         // JSON.stringify leaves out a key whose value is undefined
-        if (c.kind === 'ip' || c.kind === 'string')
-          return `${head} ${onDefault}if (v !== undefined) ${write}`;
-        return `${head} ${onDefault}${write}`;
-      }
+        return (
+          `${head} if (v !== undefined) { ${stores} ` +
+          `if (v === '') { d.setUint16(o, 0x2222, true); o += 2; } else o = w${writers.length - 1}(b, d, o, v); }`
+        );
       default:
         return (
-          `${head} ${onDefault}{ ${constantStores(key)} ` +
-          'if (typeof v === "number" && v > 0 && v < 10000 && (v | 0) === v) { ' +
+          `${head} ${stores} ` +
+          'if (typeof v === "number" && v >= 0 && v < 10000 && (v | 0) === v) { ' +
           'd.setUint32(o, DIGITS[v], true); o += v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : 4; } ' +
-          `else o = ${c.kind === 'u64' ? 'u64' : 'num'}(b, d, o, v); }`
+          `else o = ${c.kind === 'u64' ? 'u64' : 'num'}(b, d, o, v);`
         );
     }
   };
@@ -309,7 +334,7 @@ function compile(): LineWriter {
     const text = run.map((c, k) => keyOf(i + k) + defaultOf(c.kind)?.text).join('');
     const each: string[] = [];
     for (let k = i; k < j; k++) each.push(columnCode(k));
-    body.push(`if (${all}) { ${constantStores(text)} } else {`, ...each.map((l) => `  ${l}`), '}');
+    body.push(`if (${all}) { ${constantStores(text, table)} } else {`, ...each.map((l) => `  ${l}`), '}');
     i = j;
   }
   const src = [
@@ -351,13 +376,69 @@ function compile(): LineWriter {
     odd = false;
     return true;
   };
-  const names = ['slow', 'odd', 'extras', 'grow', 'num', 'u64', 'DIGITS', ...writers.map((_, i) => `w${i}`)];
+  const put = putWords(Uint32Array.from(table));
+  const names = [
+    'slow',
+    'odd',
+    'extras',
+    'grow',
+    'num',
+    'u64',
+    'DIGITS',
+    'put',
+    ...writers.map((_, i) => `w${i}`),
+  ];
   const factory = new Function(...names, src);
-  return factory(slow, wasOdd, extraFieldsJson, growOutputBuffer, num, u64, DIGITS, ...writers) as LineWriter;
+  return factory(
+    slow,
+    wasOdd,
+    extraFieldsJson,
+    growOutputBuffer,
+    num,
+    u64,
+    DIGITS,
+    put,
+    ...writers,
+  ) as LineWriter;
+}
+
+/**
+ * Runs the writer over a few ordinary rows before real ones: every branch of the generated
+ * function (default runs and their columns one by one, short and long numbers, empty and
+ * other text, extra fields) then has the type feedback the optimizing compiler needs, so
+ * it compiles once; a branch first taken later (a column that was 0 for the first
+ * thousands of rows) used to throw the optimized code away and start over.
+ */
+function primed(write: LineWriter): LineWriter {
+  const out = newOutputBuffer(1 << 16);
+  const set = (value: (kind: ColumnKind) => unknown) => {
+    const r = emptyFlow() as unknown as Record<string, unknown>;
+    for (const c of COLUMNS) r[c.name] = value(c.kind);
+    return r as unknown as FlowRecord;
+  };
+  const long = set((k) =>
+    k === 'datetime'
+      ? 1_764_000_000_123
+      : k === 'mac'
+        ? 0x0a0b0c0d0e0f
+        : k === 'ip' || k === 'string'
+          ? '10.1.2.3'
+          : 12_345_678,
+  );
+  const short = set((k) =>
+    k === 'datetime' ? 1_764_000_001_000 : k === 'mac' ? 0 : k === 'ip' || k === 'string' ? '' : 7,
+  );
+  const withExtra = { ...emptyFlow(), extra: { samplerId: 1 } };
+  for (let i = 0; i < 4; i++)
+    for (const r of [emptyFlow(), long, short, withExtra]) {
+      write(out, r);
+      out.off = 0;
+    }
+  return write;
 }
 
 /** Appends one flow as a JSON line with its newline: the bytes of toJsonLine(rec) + '\n'. */
-export const writeJsonLine: LineWriter = compile();
+export const writeJsonLine: LineWriter = primed(compile());
 
 /** The JSON-lines file output (output.ts); it keeps the non-canonical fields. */
 export const jsonlOutput: OutputDriver = {
