@@ -204,6 +204,41 @@ describe('Native insert format on the real ClickHouse', () => {
     expect(p.parts).toBe('1');
   });
 
+  it('stores the whole blocks before the end of a body cut short, or nothing when the cut falls inside a block', async () => {
+    // what the stored check (flow-batches.ts) relies on: per chunk and partition, a prefix is stored
+    const flows = `${db().database}.flows`;
+    const enc = newNativeFlowEncoder(100);
+    /** three 300-row chunks, told apart by observation_domain (base, base + 1, base + 2) */
+    const blocks = (base: number) =>
+      [0, 1, 2].map((chunk) => {
+        for (let i = 0; i < 300; i++)
+          enc.write(
+            Object.assign(emptyFlow(), {
+              time_received: Date.UTC(2026, 0, 3) + i,
+              observation_domain: base + chunk,
+              tenant: 'acme',
+            }),
+          );
+        return Buffer.from(enc.take());
+      });
+    const count = async (base: number) =>
+      (
+        await db().query<{ d: number; n: string }>(
+          `SELECT observation_domain AS d, count() AS n FROM ${flows} WHERE observation_domain >= ${base} AND observation_domain < ${base + 3} GROUP BY d ORDER BY d`,
+        )
+      ).map((r) => [Number(r.d), Number(r.n)]);
+    const atBoundary = blocks(8000);
+    await insert(flows, 'Native', Buffer.concat(atBoundary.slice(0, 2)));
+    expect(await count(8000)).toEqual([
+      [8000, 300],
+      [8001, 300],
+    ]);
+    const inside = blocks(8010);
+    const cut = Buffer.concat(inside).subarray(0, inside[0].length + inside[1].length + 200);
+    await expect(insert(flows, 'Native', cut)).rejects.toThrow(/Cannot read all data/);
+    expect(await count(8010)).toEqual([]);
+  });
+
   it('reads back random flows inserted as Native exactly as the same flows inserted as RowBinary', async () => {
     const native = await memoryTable('native_random_a');
     const rowBinary = await memoryTable('native_random_b');
