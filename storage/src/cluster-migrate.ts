@@ -129,6 +129,11 @@ export async function migrateCluster(
       `--cluster: database ${db} at ${ch.url} already has a single-server schema (flows is ${existing.engine})`,
       `create the cluster schema in another database (clickhouse.database) and copy the rows with INSERT INTO <new>.flows SELECT * FROM ${db}.flows`,
     );
+  const current = existing ? await clusterOfSchema(ch) : undefined;
+  if (current && current !== cluster)
+    throw new UserError(
+      `--cluster: database ${db} at ${ch.url} was created for cluster ${current}, not ${cluster}`,
+    );
   const statements = MIGRATIONS.flatMap((m) => m.statements(db));
   const sharded = shardedTablesOf(statements);
   const keys = shardingKeysOf(statements);
@@ -137,4 +142,31 @@ export async function migrateCluster(
     `cluster ${cluster}: sharded ${[...sharded].map((t) => `${t} (${localName(t)})`).join(', ')}; other tables replicated to every node`,
   );
   return { ...result, cluster, sharded: [...sharded] };
+}
+
+/**
+ * The cluster a database's schema was created for (the first argument of its Distributed
+ * `flows`), or undefined for a single-server schema or an empty database.
+ */
+export async function clusterOfSchema(ch: ClickHouse): Promise<string | undefined> {
+  const [r] = await ch.query<{ q: string }>(
+    sql`SELECT create_table_query AS q FROM system.tables WHERE database = ${ch.database} AND name = 'flows' AND engine = 'Distributed'`,
+  );
+  const m = r ? /Distributed\(\s*'?(\w+)'?\s*,/.exec(r.q) : null;
+  return m?.[1];
+}
+
+/**
+ * What a part (collector, dashboard) should run at start instead of migrate(): on a
+ * database that `migrate --cluster` created, the cluster form (a single-server migration
+ * there would create its new tables on the one node it talks to, outside the cluster);
+ * otherwise the single-server one.
+ */
+export async function migrateAuto(
+  ch: ClickHouse,
+  opts: { log?: (msg: string) => void } = {},
+): Promise<MigrateResult & { cluster?: string }> {
+  const exists = await ch.query(sql`SELECT name FROM system.databases WHERE name = ${ch.database}`);
+  const cluster = exists.length > 0 ? await clusterOfSchema(ch) : undefined;
+  return cluster ? migrateCluster(ch, cluster, opts) : migrate(ch, opts);
 }

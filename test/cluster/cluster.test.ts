@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ClickHouse } from '../../storage/src/clickhouse.ts';
-import { clusterHandle, migrateCluster } from '../../storage/src/cluster-migrate.ts';
+import { clusterHandle, migrateAuto, migrateCluster } from '../../storage/src/cluster-migrate.ts';
 import { MIGRATIONS } from '../../storage/src/migrations.ts';
 import { applyClusterRetention } from '../../storage/src/cluster-retention.ts';
 import { checkStored } from '../../storage/src/flow-batches.ts';
@@ -52,6 +52,33 @@ describe('ClickHouse cluster schema', () => {
       expect(second.applied).toEqual([]);
       expect(second.addedColumns).toEqual([]);
       expect(await onEveryNode(tablesOf)).toEqual(before);
+      // what a collector or dashboard runs at start finds the cluster schema and keeps to it
+      const auto = await migrateAuto(ch);
+      expect(auto).toMatchObject({ applied: [], addedColumns: [], cluster: 'vxflow' });
+      await expect(migrateCluster(ch, 'other')).rejects.toThrow(/no cluster "other"/);
+      // a part newer than the schema (its last migration not applied yet) applies it ON CLUSTER
+      const last = MIGRATIONS[MIGRATIONS.length - 1];
+      const created = last
+        .statements(DB)
+        .map((st) => /^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\w+\.(\w+)/i.exec(st)?.[1])
+        .filter((t): t is string => t !== undefined && !t.startsWith('flows'));
+      if (created.length > 0) {
+        for (const t of created) await ch.command(`DROP TABLE ${DB}.${t} ON CLUSTER vxflow`);
+        await ch.command(`ALTER TABLE ${DB}.schema_migrations DELETE WHERE version = ${last.version}`);
+        await waitFor(
+          'the version row gone',
+          async () =>
+            (await ch.query(`SELECT version FROM ${DB}.schema_migrations WHERE version = ${last.version}`))
+              .length,
+          (n) => n === 0,
+          20_000,
+        );
+        expect((await migrateAuto(ch)).applied).toEqual([last.version]);
+        const again = await onEveryNode(tablesOf);
+        for (const node of ['ch1', 'ch2', 'ch3'])
+          for (const t of created)
+            expect(again[node].find((x) => x.name === t)?.engine, `${node} ${t}`).toMatch(/^Replicated/);
+      }
     } finally {
       await ch.close();
     }
