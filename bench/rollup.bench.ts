@@ -5,11 +5,13 @@
  *
  * - the decode worker's extra CPU per flow for the rollup aggregation
  *   (collector/src/output/rollup-aggregator.ts), beside the RowBinary writer's on the same
- *   flows, and the aggregation ratio (raw rows per rollup row);
+ *   flows, and the aggregation ratio per chunk (raw rows per rollup row);
+ * - the receiving thread's CPU per flow for summing a batch's chunks again
+ *   (collector/src/output/rollup-merge.ts), and the ratio per batch: what ClickHouse gets;
  * - clickhouse-server's CPU per raw row, from /proc, for the same batches inserted three
  *   ways: the schema before migration 5 (three views on flows), the collector's path after
- *   it (each batch's rollup rows into flows_rollup_in, whose views feed the rollups, then
- *   the raw rows), and raw rows alone (the floor: no rollups at all).
+ *   it (each batch's merged rollup rows into flows_rollup_in, whose views feed the rollups,
+ *   then the raw rows), and raw rows alone (the floor: no rollups at all).
  *
  * Medians of several runs; the load average is printed beside them, because the figures
  * move with what else the machine runs.

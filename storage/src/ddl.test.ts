@@ -2,9 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { COLUMN_NAMES, COLUMNS, emptyFlow } from '../../protocol/src/schema/columns.ts';
 import {
   createFlowsTable,
+  createRollupStagingTable,
+  createRollupStagingView,
   createRollupTable,
   createRollupView,
+  dropRawRollupView,
+  PARTITIONING,
   ROLLUP_DIMENSIONS,
+  ROLLUP_INSERT_COLUMNS,
+  ROLLUP_STAGING_TABLE,
   ROLLUPS,
   SORT_KEY,
 } from './ddl.ts';
@@ -49,5 +55,31 @@ describe('DDL generated from the flow schema', () => {
     // storage-only: not a field of the flow record (so not in JSON, protobuf or the API)
     expect(COLUMN_NAMES).not.toContain('batch_id');
     expect(Object.keys(emptyFlow())).toEqual(COLUMN_NAMES);
+  });
+
+  it('the rollup staging table holds batch_id, the minute, the rollup dimensions and the measures, in insert order', () => {
+    const cols = columnsOf(createRollupStagingTable('db'));
+    expect(cols.map(([n]) => n)).toEqual(ROLLUP_INSERT_COLUMNS.split(', '));
+    expect(cols.slice(0, 2)).toEqual([
+      ['batch_id', 'UInt64'],
+      ['minute', 'DateTime'],
+    ]);
+    expect(cols.slice(2, -3).map(([n]) => n)).toEqual(ROLLUP_DIMENSIONS.map((c) => c.name));
+    const ddl = createRollupStagingTable('db');
+    expect(ddl).toContain('ENGINE = MergeTree');
+    expect(ddl).toContain('PARTITION BY toYYYYMMDD(minute)');
+    expect(PARTITIONING[ROLLUP_STAGING_TABLE]).toBe('toYYYYMMDD');
+  });
+
+  it('since migration 5 each rollup is fed from the staging table, and the views on flows are dropped', () => {
+    for (const r of ROLLUPS) {
+      const view = createRollupStagingView('db', r);
+      expect(view).toContain(`TO db.${r.table} `);
+      expect(view).toContain(`FROM db.${ROLLUP_STAGING_TABLE} `);
+      expect(view).toContain(`${r.bucket}(minute) AS time`);
+      expect(view).toContain('sum(flows) AS flows');
+      expect(view).not.toContain('db.flows ');
+      expect(dropRawRollupView('db', r)).toBe(`DROP TABLE IF EXISTS db.${r.table}_mv`);
+    }
   });
 });
