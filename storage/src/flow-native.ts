@@ -154,6 +154,7 @@ const RUNTIME = {
   str: writeVarintString,
   swapBytes,
   nextBatchId,
+  allocBlock: (n: number) => Buffer.allocUnsafeSlow(n),
   newIdHolder: () => newFlowRowBuffer(0),
   headers: COLUMN_HEADERS,
   blockPrefixColumns: varintBytes(NATIVE_FLOW_COLUMNS.length),
@@ -265,7 +266,8 @@ return function create(rowsHint) {
     if (n === 0) return new ArrayBuffer(0);
     const rowsVarint = varintBytes(n);
     const total = blockPrefixColumns.length + rowsVarint.length + headers[0].length + 8 * n + ${sizes.join(' + ')};
-    const out = new Uint8Array(new ArrayBuffer(total));
+    // not zeroed: every byte is written below (checked); an own ArrayBuffer, not a pool slice, to transfer
+    const out = allocBlock(total);
     let o = 0;
     out.set(blockPrefixColumns, o); o += blockPrefixColumns.length;
     out.set(rowsVarint, o); o += rowsVarint.length;
