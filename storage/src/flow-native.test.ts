@@ -190,4 +190,22 @@ describe('Native flows encoder', () => {
     );
     expect(nativeInsertQueryId([], 'vxflow-flows-')).toBeUndefined();
   });
+
+  it('leaves out whole a row with a value no column can take, as the RowBinary writer does', () => {
+    const good = Object.assign(emptyFlow(), { tenant: 'acme', network: 'web', src_addr: '10.0.0.1' });
+    // tenant and network are written before traffic_class fails
+    const bad = Object.assign(emptyFlow(), {
+      tenant: 'x'.repeat(50),
+      network: 'y',
+      traffic_class: 5 as never,
+    });
+    const enc = newNativeFlowEncoder(16);
+    enc.write(good);
+    expect(() => enc.write(bad)).toThrow();
+    enc.write(good);
+    expect(enc.rows).toBe(2);
+    const body = Buffer.from(enc.take());
+    const { hi, lo } = firstNativeBatchId(body) as { hi: number; lo: number };
+    expect(nativeFlowsToRowBinary(body).equals(rowBinaryWithId([good, good], hi, lo))).toBe(true);
+  });
 });

@@ -244,6 +244,8 @@ function compileEncoderFactory(): (rowsHint: number) => NativeFlowEncoder {
     if (width === 0 && c.kind !== 'string') throw new Error(`no Native width for ${c.kind}`);
   });
   const resetStrings = COLUMNS.flatMap((c, k) => (c.kind === 'string' ? [`o${k} = 0;`] : []));
+  const saveStrings = COLUMNS.flatMap((c, k) => (c.kind === 'string' ? [`const at${k} = o${k};`] : []));
+  const restoreStrings = COLUMNS.flatMap((c, k) => (c.kind === 'string' ? [`o${k} = at${k};`] : []));
   const body = `
 return function create(rowsHint) {
   let cap = Math.max(16, rowsHint | 0);
@@ -259,7 +261,14 @@ return function create(rowsHint) {
     else if (n === cap) growRows();
     const i = n;
     let v, w, s;
-    ${row.join('\n    ')}
+    ${saveStrings.join(' ')}
+    try {
+      ${row.join('\n      ')}
+    } catch (err) {
+      // a value no column can take: the row is left out whole, as the RowBinary writer leaves it
+      ${restoreStrings.join(' ')}
+      throw err;
+    }
     n = i + 1;
   }
   function take() {
