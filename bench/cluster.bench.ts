@@ -4,7 +4,8 @@
  * Same run, same traffic (the simulator's multi-tenant flows, encoded once as NetFlow v9 and
  * sent over UDP loopback paced on the collector's socket): one collector into one embedded
  * server, then one collector into the loopback cluster of test/helpers/cluster.ts (shard 1 =
- * ch1 + ch2, shard 2 = ch3, one ZooKeeper), schema by `migrateCluster`. Recorded: the
+ * ch1 + ch2, shard 2 = ch3, one ZooKeeper), schema by `migrateCluster`, then two collectors
+ * (one exporter each) inserting through ch1 and ch3 into the cluster. Recorded: the
  * end-to-end rate (until every flow is counted through `flows`), ClickHouse CPU per flow
  * (every server process, from /proc; ZooKeeper apart), the collector's (+ sender's) CPU per
  * flow. Then the dashboard's main queries (dashboard/src/query: time series, top-N on a
@@ -33,6 +34,7 @@ import { type Bench, median } from './lib.ts';
 import { processCpuSeconds } from './proc-cpu.ts';
 
 const DB = 'bench_cluster';
+const DB2 = 'bench_cluster_two';
 
 interface IngestResult {
   seconds: number;
@@ -46,30 +48,51 @@ interface IngestResult {
 
 const IDLE_SAMPLE_MS = 3000;
 
+/** Each figure's median over several runs of the same setup. */
+function medianResult(rs: readonly IngestResult[]): IngestResult {
+  const med = (f: (r: IngestResult) => number) => median(rs.map(f));
+  const keys = Object.keys(rs[0].perNodeCpu);
+  return {
+    seconds: med((r) => r.seconds),
+    clickhouseCpu: med((r) => r.clickhouseCpu),
+    collectorCpu: med((r) => r.collectorCpu),
+    perNodeCpu: Object.fromEntries(keys.map((k) => [k, med((r) => r.perNodeCpu[k])])),
+    idleRate: Object.fromEntries(keys.map((k) => [k, med((r) => r.idleRate[k])])),
+  };
+}
+
 function uptime(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 async function count(ch: ClickHouse): Promise<number> {
-  const [r] = await ch.query<{ n: string }>(`SELECT count() AS n FROM ${DB}.flows`);
+  const [r] = await ch.query<{ n: string }>(`SELECT count() AS n FROM ${ch.database}.flows`);
   return Number(r.n);
 }
 
-/** One collector into `target` until ClickHouse counts every flow; CPU from /proc. */
+/**
+ * One collector per target, each sent its own datagrams (at the same time), until
+ * ClickHouse counts every flow through the first target; CPU from /proc.
+ */
 async function ingest(
-  target: ClickHouseConfig,
+  targets: readonly { clickhouse: ClickHouseConfig; datagrams: readonly Buffer[] }[],
   pids: () => Record<string, number | undefined>,
-  datagrams: readonly Buffer[],
   flows: number,
 ): Promise<IngestResult> {
   const dir = tempDir('bench-cluster');
-  const ch = await connectClickHouse(target);
-  const c = await startCollector({
-    stateDir: dir.path,
-    clickhouse: target,
-    config: { batchMaxRows: 50_000, batchMaxWaitMs: 500 },
-  });
+  const ch = await connectClickHouse(targets[0].clickhouse);
+  // rows already there from an earlier round
+  const base = await count(ch);
+  const collectors: Awaited<ReturnType<typeof startCollector>>[] = [];
   try {
+    for (const [i, t] of targets.entries())
+      collectors.push(
+        await startCollector({
+          stateDir: join(dir.path, `collector-${i}`),
+          clickhouse: t.clickhouse,
+          config: { batchMaxRows: 50_000, batchMaxWaitMs: 500 },
+        }),
+      );
     const cpu = () =>
       Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, pid ? processCpuSeconds(pid) : 0]));
     // what the servers burn doing nothing (background threads, ZooKeeper polling), so the
@@ -83,14 +106,18 @@ async function ingest(
     const before = cpu();
     const self0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    const sender = createPacedSender(c.udpPort, { maxPps: 20_000 });
-    await sender.send(datagrams);
-    await sender.drain();
-    sender.close();
+    await Promise.all(
+      targets.map(async (t, i) => {
+        const sender = createPacedSender(collectors[i].udpPort, { maxPps: 20_000 });
+        await sender.send(t.datagrams);
+        await sender.drain();
+        sender.close();
+      }),
+    );
     const deadline = Date.now() + 300_000;
-    while ((await count(ch)) < flows) {
+    while ((await count(ch)) < base + flows) {
       if (Date.now() > deadline)
-        throw new Error(`cluster bench: only ${await count(ch)} of ${flows} flows stored`);
+        throw new Error(`cluster bench: only ${(await count(ch)) - base} of ${flows} flows stored`);
       await sleep(100);
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -104,7 +131,7 @@ async function ingest(
       .reduce((s, [, v]) => s + v, 0);
     return { seconds, clickhouseCpu, perNodeCpu, idleRate, collectorCpu: (self.user + self.system) / 1e6 };
   } finally {
-    await c.stop();
+    for (const c of collectors) await c.stop();
     await ch.close();
     dir.remove();
   }
@@ -196,6 +223,7 @@ async function compareQueries(
 export default (async (ctx) => {
   const flows = ctx.quick ? 40_000 : 200_000;
   const runs = ctx.quick ? 5 : 15;
+  const rounds = ctx.quick ? 1 : 3;
   ctx.log(`load average before: ${uptime()}`);
 
   // the traffic, once: simulated tenants, sent now (flow times moved to the present)
@@ -207,14 +235,22 @@ export default (async (ctx) => {
     r.flow_start = now - 2000;
     r.flow_end = now - 1000;
   }
-  const enc = createFlowEncoder({
-    version: 9,
-    observationDomain: 1,
-    bootTimeMs: now - 60_000,
-    templateRefreshPackets: 1e9,
-    templateRefreshMs: 1e9,
-  });
-  const datagrams = [...enc.templates(now), ...enc.encode(all, now)];
+  // two exporters (observation domains 1 and 2), half the flows each: one collector takes
+  // both, or two collectors one each
+  const stream = (domain: number, records: FlowRecord[]) => {
+    const enc = createFlowEncoder({
+      version: 9,
+      observationDomain: domain,
+      bootTimeMs: now - 60_000,
+      templateRefreshPackets: 1e9,
+      templateRefreshMs: 1e9,
+    });
+    return [...enc.templates(now), ...enc.encode(records, now)];
+  };
+  const half = all.length >> 1;
+  const streamA = stream(1, all.slice(0, half));
+  const streamB = stream(2, all.slice(half));
+  const datagrams = [...streamA, ...streamB];
   const tenant = source.tenants[0];
 
   const singleDir = tempDir('bench-cluster-single');
@@ -230,19 +266,42 @@ export default (async (ctx) => {
     await migrateCluster(cch, cluster.name);
 
     const startS = Math.floor(Date.now() / 1000) - 120;
-    ctx.log(`ingest: ${flows} flows (${datagrams.length} datagrams) into one server…`);
-    const one = await ingest(singleCfg, () => ({ single: singlePid() }), datagrams, flows);
-    ctx.log(`load average: ${uptime()}`);
-    ctx.log(`ingest: the same into the cluster (2 shards, shard 1 with 2 replicas)…`);
-    const two = await ingest(
-      cluster.config(DB),
-      () => ({
-        ...Object.fromEntries(cluster.nodes.map((n) => [n.name, n.pid()])),
-        zookeeper: cluster.zookeeper.pid(),
-      }),
-      datagrams,
-      flows,
-    );
+    const clusterPids = () => ({
+      ...Object.fromEntries(cluster.nodes.map((n) => [n.name, n.pid()])),
+      zookeeper: cluster.zookeeper.pid(),
+    });
+    const c2 = await cluster.connect(DB2);
+    await migrateCluster(c2, cluster.name);
+    await c2.close();
+    // the three setups in turn, `rounds` times, so a change in the machine's load falls on
+    // all of them alike; medians of each figure
+    const runs1: IngestResult[] = [];
+    const runs2: IngestResult[] = [];
+    const runs3: IngestResult[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      ctx.log(`round ${round}/${rounds}: ${flows} flows (${datagrams.length} datagrams) into one server…`);
+      runs1.push(
+        await ingest([{ clickhouse: singleCfg, datagrams }], () => ({ single: singlePid() }), flows),
+      );
+      ctx.log(`load average: ${uptime()}; the same into the cluster (2 shards, shard 1 with 2 replicas)…`);
+      runs2.push(await ingest([{ clickhouse: cluster.config(DB), datagrams }], clusterPids, flows));
+      // two collectors, each inserting through another node (ch1 of shard 1, ch3 of shard 2),
+      // into a database of their own
+      ctx.log(`load average: ${uptime()}; two collectors, one exporter each, into ch1 and ch3…`);
+      runs3.push(
+        await ingest(
+          [
+            { clickhouse: cluster.config(DB2, 'ch1'), datagrams: streamA },
+            { clickhouse: cluster.config(DB2, 'ch3'), datagrams: streamB },
+          ],
+          clusterPids,
+          flows,
+        ),
+      );
+    }
+    const one = medianResult(runs1);
+    const two = medianResult(runs2);
+    const twoByTwo = medianResult(runs3);
     const load = uptime();
     ctx.log(`load average: ${load}`);
     const us = (cpu: number) => (cpu / flows) * 1e6;
@@ -251,7 +310,7 @@ export default (async (ctx) => {
       value: flows / two.seconds,
       unit: 'flows/s',
       peer: { name: 'one server', value: flows / one.seconds },
-      note: `end to end, paced on the collector's socket; load ${load}`,
+      note: `end to end, paced on the collector's socket; medians of ${rounds} rounds; load ${load}`,
     });
     ctx.record({
       name: 'ClickHouse CPU per flow, cluster (all 3 servers)',
@@ -265,6 +324,13 @@ export default (async (ctx) => {
         )}; one server idle ${(one.idleRate.single * 100).toFixed(1)}% of a core); ch1 ${us(two.perNodeCpu.ch1).toFixed(2)}, ch2 (replica) ${us(two.perNodeCpu.ch2).toFixed(2)}, ch3 ${us(two.perNodeCpu.ch3).toFixed(2)}; ZooKeeper ${us(two.perNodeCpu.zookeeper).toFixed(2)} µs/flow`,
     });
     ctx.record({
+      name: 'ingest rate, two collectors (into ch1 and ch3) into the 2-shard cluster',
+      value: flows / twoByTwo.seconds,
+      unit: 'flows/s',
+      peer: { name: 'one collector, one server', value: flows / one.seconds },
+      note: `ClickHouse CPU ${us(twoByTwo.clickhouseCpu).toFixed(2)} µs/flow net of idle (ch1 ${us(twoByTwo.perNodeCpu.ch1).toFixed(2)}, ch2 ${us(twoByTwo.perNodeCpu.ch2).toFixed(2)}, ch3 ${us(twoByTwo.perNodeCpu.ch3).toFixed(2)}; ZooKeeper ${us(twoByTwo.perNodeCpu.zookeeper).toFixed(2)}); load ${load}`,
+    });
+    ctx.record({
       name: 'collector (+ sender) CPU per flow, into the cluster',
       value: us(two.collectorCpu),
       unit: 'µs/flow',
@@ -276,7 +342,7 @@ export default (async (ctx) => {
     const stored = await cch.query<{ shard: number; n: string }>(
       `SELECT intHash64(batch_id) % 2 + 1 AS shard, count() AS n FROM ${DB}.flows GROUP BY shard ORDER BY shard`,
     );
-    const perShard = Object.fromEntries(stored.map((r) => [r.shard, Number(r.n)]));
+    const perShard = Object.fromEntries(stored.map((r) => [r.shard, Number(r.n) / rounds]));
     const writerUs = ((two.perNodeCpu.ch1 + two.perNodeCpu.ch3) / flows) * 1e6;
     const replicaUs = (two.perNodeCpu.ch2 / (perShard[1] || 1)) * 1e6;
     const singleUs = us(one.clickhouseCpu);
