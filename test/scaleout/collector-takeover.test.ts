@@ -170,6 +170,29 @@ describe('several collectors: templates shared through ClickHouse', () => {
       expect(await metric(b, 'templateMisses')).toBe(0);
       expect(tookMs).toBeLessThan(10_000);
 
+      // a collector that decodes every exporter on all its workers (collector.spread 'always')
+      // gives the stored templates to each of them
+      const dirS = tempDir('takeover-spread');
+      const spread = await startCollector({
+        stateDir: dirS.path,
+        clickhouse: real,
+        config: { spread: 'always', workers: 2 },
+      });
+      try {
+        await sendAll(spread.udpPort, exporter.encode(makeFlows(1000, { vni: 1401 }, 7000), Date.now()));
+        await waitFor(
+          'the exporter decoded by the spreading collector',
+          () => totals(DOMAIN),
+          (v) => v.n >= 6000,
+          10_000,
+        );
+        expect(await metric(spread, 'held')).toBe(0);
+        expect(await metric(spread, 'templateMisses')).toBe(0);
+      } finally {
+        await spread.stop();
+        dirS.remove();
+      }
+
       // without sharing, the same data sets wait for a template that does not come
       const third = exporter.encode(makeFlows(500, { vni: 1401 }, 5000), Date.now());
       await sendAll(control.udpPort, third);
@@ -180,7 +203,7 @@ describe('several collectors: templates shared through ClickHouse', () => {
         10_000,
       );
       await new Promise((r) => setTimeout(r, 1500)); // longer than its batch wait
-      expect((await totals(DOMAIN)).n).toBe(5000);
+      expect((await totals(DOMAIN)).n).toBe(6000);
     } finally {
       if (a.child.exitCode === null) a.child.kill('SIGKILL');
       await b.stop();
