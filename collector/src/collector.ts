@@ -134,7 +134,6 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     ? createTemplateShare({
         config: cfg.templateSharing,
         clickhouse: () => ch,
-        up: () => sink?.up ?? false,
         maxRowsPerExporter: cfg.limits.maxTemplatesPerExporter + cfg.limits.maxDomainsPerExporter,
         collectorId: `${hostname()}:${process.pid}`,
         // an exporter spread from its first datagram is decoded on every worker; otherwise
@@ -464,6 +463,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         aboveDatagramsPerSecond: cfg.spreadAboveDatagramsPerSecond,
         maxStreams: cfg.limits.maxExporters,
       },
+      workerNice: cfg.workerNice,
       onMessage: onWorkerMessage,
       onDrop: (n, reason) => {
         metrics.dropped.inc({ stage: reason }, n);

@@ -63,10 +63,14 @@ describe('one exporter over two workers into ClickHouse', () => {
           } else data(LAYOUT_B, i);
         }
         // 'auto' measures over a second: a pause after the first part ends the exporter's first window
+        // (the next datagram starts the handoff, which waits for the home worker's answer: a
+        // pause lets it finish, so the rest, with the template redefinition, is spread)
         const firstPart = 1000;
         await sendAll(c.udpPort, datagrams.slice(0, firstPart));
         await new Promise((r) => setTimeout(r, 1100));
-        await sendAll(c.udpPort, datagrams.slice(firstPart));
+        await sendAll(c.udpPort, datagrams.slice(firstPart, firstPart + 10));
+        await new Promise((r) => setTimeout(r, 3000));
+        await sendAll(c.udpPort, datagrams.slice(firstPart + 10));
 
         const flows = sent.length * per;
         const bytes = sent.reduce((s, i) => s + per * i * per + (per * (per - 1)) / 2, 0);

@@ -150,6 +150,9 @@ describe('one exporter over two decode workers', () => {
       // let the handoff's question and answer cross the threads
       if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20));
     }
+    // the handoff waits for the home worker to reach the question in its queue
+    const deadline = Date.now() + 20_000;
+    while (s.pool.spreadExporters < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(s.pool.spreadExporters).toBe(1);
     send(stream.template(300, LAYOUT_B));
     for (let i = 1500; i < 2000; i++) send(stream.data(300, LAYOUT_B, i * per, per));

@@ -13,6 +13,7 @@ import { maskDataSets } from '../../../protocol/src/decode/peek.ts';
 import { emptyInventory, parseInventory } from '../enrich/inventory.ts';
 import type { OutputName } from '../output/registry.ts';
 import { createFlowPipeline, type FlowChunk } from './flow-pipeline.ts';
+import { lowerThreadPriority } from './thread-priority.ts';
 import {
   type ExporterDomainStats,
   type FromWorker,
@@ -26,6 +27,8 @@ import {
 const port = parentPort;
 if (!port) throw new Error('decode-worker.ts runs as a worker thread');
 const init = workerData as WorkerInit;
+// the receiving thread must win the cores when they are short (thread-priority.ts)
+lowerThreadPriority(init.nice ?? 0);
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 /**

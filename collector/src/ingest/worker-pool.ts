@@ -45,6 +45,8 @@ export interface WorkerPoolOptions {
   onError(worker: number, err: Error): void;
   /** one exporter over several workers (absent, 'off', or one worker: never) */
   spread?: SpreadOptions;
+  /** added to each worker thread's nice value, so the receiving thread wins when cores are short */
+  workerNice?: number;
 }
 
 /** template datagrams kept while a handoff waits for the home worker's templates; beyond, it is retried */
@@ -120,7 +122,7 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
 
   for (let w = 0; w < opts.count; w++) {
     const worker = new Worker(new URL('./decode-worker-entry.mjs', import.meta.url), {
-      workerData: opts.init,
+      workerData: { ...opts.init, nice: opts.workerNice ?? 0 } satisfies WorkerInit,
     });
     workers.push(worker);
     inFlight.push(0);

@@ -30,6 +30,8 @@ export interface WorkerInit {
    * datagrams still queued are skipped (counted) instead of holding the exit up.
    */
   abandon: SharedArrayBuffer;
+  /** added to the worker thread's nice value (collector.workerNice; set by the worker pool) */
+  nice?: number;
 }
 
 /** Index columns per datagram in DatagramBatch.index. */
