@@ -259,10 +259,16 @@ export interface RollupAggregator {
   writeTo(out: FlowRowBuffer): void;
 }
 
+/** Each dimension's kind, and the indexes of the String ones (plain arrays: the write loop runs per rollup row). */
+const DIM_KINDS: readonly string[] = ROLLUP_DIMENSIONS.map((c) => c.kind);
+const STRING_DIMS: readonly number[] = DIM_KINDS.flatMap((k, i) => (k === 'string' ? [i] : []));
+
 export function createRollupAggregator(initialKeys = 1024): RollupAggregator {
   const s = newState(initialKeys);
   const add = compileAdd();
   const ipBytes = new Uint8Array(16);
+  /** the last address text written and its 16 octets: a chunk's rows share few exporters */
+  let ipText: string | undefined;
   return {
     add: (r) => add(s, r),
     get size() {
@@ -273,8 +279,8 @@ export function createRollupAggregator(initialKeys = 1024): RollupAggregator {
       nextBatchId(out);
       for (let e = 0; e < s.count; e++) {
         let need = ROW_FIXED_BYTES;
-        for (const [i, c] of ROLLUP_DIMENSIONS.entries())
-          if (c.kind === 'string') need += 3 * (s.dims[i] as string[])[e].length;
+        for (let k = 0; k < STRING_DIMS.length; k++)
+          need += 3 * (s.dims[STRING_DIMS[k]] as string[])[e].length;
         if (out.off + need > out.buf.length) growOutputBuffer(out, need);
         const b = out.buf;
         let o = out.off;
@@ -282,9 +288,9 @@ export function createRollupAggregator(initialKeys = 1024): RollupAggregator {
         writeU32(b, o + 4, out.batchHi);
         writeU32(b, o + 8, s.minute[e]);
         o += 12;
-        for (const [i, c] of ROLLUP_DIMENSIONS.entries()) {
+        for (let i = 0; i < DIM_KINDS.length; i++) {
           const d = s.dims[i];
-          switch (c.kind) {
+          switch (DIM_KINDS[i]) {
             case 'u8':
               b[o++] = (d as Uint32Array)[e];
               break;
@@ -298,11 +304,16 @@ export function createRollupAggregator(initialKeys = 1024): RollupAggregator {
               writeU32(b, o, (d as Uint32Array)[e]);
               o += 4;
               break;
-            case 'ip':
-              writeIp16((d as string[])[e], ipBytes, 0);
-              b.set(ipBytes, o);
+            case 'ip': {
+              const text = (d as string[])[e];
+              if (text !== ipText) {
+                writeIp16(text, ipBytes, 0);
+                ipText = text;
+              }
+              for (let k = 0; k < 16; k++) b[o + k] = ipBytes[k];
               o += 16;
               break;
+            }
             case 'string':
               o = writeVarintString(b, o, (d as string[])[e]);
               break;
