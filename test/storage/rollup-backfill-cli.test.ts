@@ -73,6 +73,15 @@ describe('vxflow rollup', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('done: the rollups had every flow of the range');
     for (const t of await rollupVsRaw(db())) expect(t.rollup, t.table).toEqual(t.raw);
+  }, 180_000); // four runs of the program: each starts through tsx, seconds apiece on a busy machine
+
+  it('has --help, saying when to use it and that it adds only what is missing', async () => {
+    const help = await vxflow(['rollup', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: vxflow rollup');
+    expect(help.stdout).toContain('--since <time>');
+    expect(help.stdout).toContain('another tool inserting into flows');
+    expect(help.stdout).toContain('Safe to repeat');
   });
 
   it('refuses a time it cannot read and days whose 1-minute rollup retention dropped', async () => {
@@ -85,5 +94,5 @@ describe('vxflow rollup', () => {
     const backwards = await vxflow(['rollup', '--since', '1h', '--until', '2h']);
     expect(backwards.code).toBe(2);
     expect(backwards.stderr).toContain('is not after --since');
-  });
+  }, 180_000);
 });
