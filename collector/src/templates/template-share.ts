@@ -14,8 +14,9 @@
  * past either, or past lookupTimeoutMs, datagrams go on at once without the stored state
  * (the decoder then holds data for the exporter's own template, as before). What a lookup
  * returns is limited per exporter like the wire, and the decoder applies its limits again.
- * Without ClickHouse (down, or not configured) nothing is held: the collector decodes as
- * it always did, from the wire and from templates.json.
+ * Without ClickHouse (not connected yet, or a lookup failed or timed out in the last
+ * LOOKUP_PAUSE_MS) nothing is held: the collector decodes as it always did, from the wire
+ * and from templates.json.
  *
  * Writing: on the template save tick, the rows whose definition changed since the last
  * successful write (shared-rows.ts) are inserted in one RowBinary insert; once a day
@@ -47,9 +48,8 @@ export interface TemplateSharingConfig {
 
 export interface TemplateShareDeps {
   config: TemplateSharingConfig;
-  /** the connected ClickHouse, and whether inserts go through now */
+  /** the connected ClickHouse (undefined until it first answered) */
   clickhouse(): ClickHouse | undefined;
-  up(): boolean;
   /** rows one exporter may load: its template and domain limits */
   maxRowsPerExporter: number;
   /** this collector's name in the rows (host:pid), for operators reading the table */
@@ -78,6 +78,8 @@ const LOOKUP_BATCH = 256;
 /** rows per insert: a collector starting with 200 000 templates writes them over a few ticks */
 const MAX_ROWS_PER_WRITE = 50_000;
 const DAY_MS = 86_400_000;
+/** new exporters skip the lookup this long after one failed (ClickHouse down or hung) */
+const LOOKUP_PAUSE_MS = 10_000;
 /**
  * The scan for changed rows runs on the receiving thread (in slices) and costs in
  * proportion to the templates held: after a scan that held the thread d ms the next waits
@@ -146,6 +148,8 @@ export function createTemplateShare(deps: TemplateShareDeps): TemplateShare {
   let nextFullWriteMs = Date.now() + DAY_MS;
   /** no scan before this time: see SCAN_SHARE */
   let nextScanMs = 0;
+  /** after a lookup failed or timed out, new exporters go on without one until this time */
+  let lookupsPausedUntil = 0;
 
   /** Sends the address's held datagrams on, in arrival order, and marks it done. */
   function releaseAll(exporter: string): void {
@@ -192,6 +196,7 @@ export function createTemplateShare(deps: TemplateShareDeps): TemplateShare {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (!found) lookupsPausedUntil = Date.now() + LOOKUP_PAUSE_MS;
       for (const exporter of batch) {
         if (!waiting.has(exporter)) continue; // given up meanwhile (held-full, evicted)
         const rows = found?.get(exporter);
@@ -282,7 +287,7 @@ export function createTemplateShare(deps: TemplateShareDeps): TemplateShare {
         done.set(exporter, receivedMs);
         return false;
       }
-      if (!deps.up() || !deps.clickhouse()) {
+      if (!deps.clickhouse() || Date.now() < lookupsPausedUntil) {
         // not waited for: a lookup that cannot answer would only delay every new exporter
         skipped.inc({ reason: 'clickhouse-down' });
         done.set(exporter, receivedMs);
@@ -313,7 +318,9 @@ export function createTemplateShare(deps: TemplateShareDeps): TemplateShare {
 
     async publish(statesJson) {
       const ch = deps.clickhouse();
-      if (!cfg.enabled || publishing || !ch || !deps.up()) return;
+      // tried even while flow inserts fail: with one shard of a cluster down the flows
+      // spool, but this table (on every node) still takes writes
+      if (!cfg.enabled || publishing || !ch) return;
       publishing = true;
       try {
         const now = Date.now();
