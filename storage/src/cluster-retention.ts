@@ -1,6 +1,7 @@
 /**
- * Retention on a cluster (`vxflow migrate --cluster NAME --retention`): the same rule as on
- * one server (retention.ts: a partition goes when it lies entirely before now - days), but
+ * Retention on a cluster (`vxflow migrate --cluster NAME --retention`): the same rule and
+ * limits as on one server (retention.ts: a partition goes when it lies entirely before
+ * now - days; the rollup staging table keeps its own short limit), but
  * the partitions live in the `_local` tables of every shard. They are listed on one replica
  * of every shard (the `cluster()` table function over system.parts), and each expired one is
  * dropped with `ALTER TABLE <table>_local ON CLUSTER … DROP PARTITION`, which every shard runs
@@ -10,7 +11,7 @@
 import type { ClickHouse } from './clickhouse.ts';
 import { localName } from './cluster-ddl.ts';
 import { PARTITIONING } from './ddl.ts';
-import { expiredPartitions } from './retention.ts';
+import { expiredPartitions, retentionLimits } from './retention.ts';
 import { quoteString, sql } from './sql.ts';
 
 export async function applyClusterRetention(
@@ -22,7 +23,7 @@ export async function applyClusterRetention(
   const now = opts.nowMs ?? Date.now();
   const db = ch.database;
   const dropped: { table: string; partition: string }[] = [];
-  for (const [table, limit] of Object.entries(days)) {
+  for (const [table, limit] of Object.entries(retentionLimits(days))) {
     const scheme = PARTITIONING[table];
     if (!scheme) continue;
     const local = localName(table);

@@ -10,6 +10,7 @@ import type { ClickHouse } from '../../storage/src/clickhouse.ts';
 import { clusterHandle, migrateAuto, migrateCluster } from '../../storage/src/cluster-migrate.ts';
 import { MIGRATIONS } from '../../storage/src/migrations.ts';
 import { applyClusterRetention } from '../../storage/src/cluster-retention.ts';
+import { ROLLUP_STAGING_TABLE, ROLLUP_STAGING_TIME } from '../../storage/src/ddl.ts';
 import { checkStored } from '../../storage/src/flow-batches.ts';
 import { batchIdText, encodeFlowsRowBinary } from '../../storage/src/flow-rowbinary.ts';
 import { FLOW_INSERT_COLUMNS } from '../../storage/src/rowbinary.ts';
@@ -403,8 +404,29 @@ describe('ClickHouse cluster faults under a real collector', () => {
           ),
         );
       await waitFor('old rows on every node', oldParts, (x) => x.ch1 > 0 && x.ch2 > 0 && x.ch3 > 0, 20_000);
+      // rollup staging rows 10 days old: past their own limit (retentionLimits), not the rollups'
+      await ch.command(
+        `INSERT INTO ${DB}.${ROLLUP_STAGING_TABLE} (batch_id, ${ROLLUP_STAGING_TIME}, tenant, bytes, packets, flows)
+         SELECT 6000 + number, toStartOfMinute(now() - 10 * 86400), 'old', 1, 1, 1 FROM numbers(20)`,
+      );
+      const stagingRows = async () =>
+        num(
+          (
+            await ch.query<{ n: string }>(
+              `SELECT count() AS n FROM ${DB}.${ROLLUP_STAGING_TABLE} WHERE batch_id BETWEEN 6000 AND 6019`,
+            )
+          )[0].n,
+        );
+      expect(await stagingRows()).toBe(20);
       const dropped = await applyClusterRetention(ch, cluster().name, { flows: 30 });
-      expect(dropped.map((d) => d.table)).toEqual(['flows']);
+      expect(dropped.map((d) => d.table)).toContain('flows');
+      expect(dropped.map((d) => d.table)).toContain(ROLLUP_STAGING_TABLE);
+      expect(await stagingRows()).toBe(0);
+      // what the staging rows added to the rollups stays
+      const [kept] = await ch.query<{ n: string }>(
+        `SELECT sum(flows) AS n FROM ${DB}.flows_1m WHERE tenant = 'old'`,
+      );
+      expect(num(kept.n)).toBe(20);
       await waitFor('old partitions gone everywhere', oldParts, (x) => x.ch1 + x.ch2 + x.ch3 === 0, 20_000);
       // the recent rows stay
       const [r] = await ch.query<{ n: string }>(
