@@ -5,10 +5,14 @@
  * B, sends data sets only (its template refresh is far away); B decodes them at once from
  * the templates A stored, and every flow is stored exactly once. A control collector with
  * sharing off shows what happens without it: the data waits for a template that does not
- * come (what every collector did before).
+ * come (what every collector did before). And what A had spooled when it was killed (its
+ * flow inserts were failing) goes in, each flow once, when A starts again on its state
+ * directory, beside what B stored meanwhile.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readdirSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testClickHouseConfig, useTestClickHouse } from '../helpers/clickhouse.ts';
@@ -57,6 +61,7 @@ const metric = async (c: { metrics: Record<string, unknown> }, name: string) =>
 async function collectorProcess(
   port: number,
   stateDir: string,
+  clickhouseUrl = testClickHouseConfig(db().database).url,
 ): Promise<{ child: ChildProcess; log: () => string }> {
   let stderr = '';
   const env = Object.fromEntries(
@@ -80,7 +85,7 @@ async function collectorProcess(
       cwd: stateDir,
       env: {
         ...env,
-        CLICKHOUSE_URL: testClickHouseConfig(db().database).url,
+        CLICKHOUSE_URL: clickhouseUrl,
         VXFLOW_CLICKHOUSE_DATABASE: db().database,
         VXFLOW_COLLECTOR_TEMPLATE_SAVE_MS: '200',
         VXFLOW_COLLECTOR_BATCH_MAX_WAIT_MS: '200',
@@ -213,4 +218,135 @@ describe('several collectors: templates shared through ClickHouse', () => {
       dirC.remove();
     }
   }, 120_000);
+
+  it("a killed collector's spool goes in once when it starts again, beside what the collector that took over its exporter stored", async () => {
+    const DOMAIN = 1402;
+    const dirA = tempDir('takeover-spool-a');
+    const dirB = tempDir('takeover-spool-b');
+    const real = testClickHouseConfig(db().database);
+    // A's flow inserts fail (the connection is cut when one starts); everything else passes
+    const relay = flowInsertCutter(new URL(real.url));
+    const relayPort = await relay.listen();
+    const portA = await freeUdpPort();
+    const a = await collectorProcess(portA, dirA.path, `http://127.0.0.1:${relayPort}`);
+    const b = await startCollector({
+      stateDir: dirB.path,
+      clickhouse: real,
+      config: { templateSaveMs: 200 },
+    });
+    let restarted: Awaited<ReturnType<typeof startCollector>> | undefined;
+    try {
+      const exporter = encoder(9, DOMAIN);
+      const spooledFlows = makeFlows(3000, { vni: 1402 }, 0);
+      await sendAll(portA, exporter.encode(spooledFlows, Date.now()));
+      const spool = join(dirA.path, 'spool');
+      let last = '';
+      await waitFor(
+        "A's templates shared and its flows spooled (spool unchanged for 2 s)",
+        async () => {
+          const files = (() => {
+            try {
+              return readdirSync(spool)
+                .filter((f) => f.endsWith('.rowbinary'))
+                .sort()
+                .join(',');
+            } catch {
+              return '';
+            }
+          })();
+          const [t] = await db().query<{ n: string }>(
+            `SELECT count() AS n FROM ${db().database}.exporter_templates WHERE observation_domain = ${DOMAIN}`,
+          );
+          const stable = files !== '' && files === last;
+          last = files;
+          return stable && Number(t.n) > 0;
+        },
+        (ok) => ok,
+        30_000,
+      ).catch(async (err) => {
+        throw new Error(
+          `${(err as Error).message}; relay cut ${relay.cut} inserts; A: ${a.log().slice(-1500)}`,
+        );
+      });
+      // polled every 100 ms: wait a little longer for "unchanged"
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(relay.cut).toBeGreaterThan(0);
+      expect((await totals(DOMAIN)).n).toBe(0);
+      a.child.kill('SIGKILL');
+      await new Promise((r) => a.child.once('exit', r));
+
+      const movedFlows = makeFlows(2000, { vni: 1402 }, 3000).map((f) => ({
+        ...f,
+        bytes: Number(f.bytes) + 3000,
+      }));
+      await sendAll(b.udpPort, exporter.encode(movedFlows, Date.now()));
+      await waitFor(
+        'B stored the moved exporter',
+        () => totals(DOMAIN),
+        (v) => v.n >= 2000,
+        20_000,
+      );
+      expect(await metric(b, 'held')).toBe(0);
+
+      // A again, on its state directory and a working ClickHouse: its spool goes in
+      await relay.close();
+      restarted = await startCollector({ stateDir: dirA.path, clickhouse: real });
+      const stored = await waitFor(
+        'the spool replayed',
+        () => totals(DOMAIN),
+        (v) => v.n >= 5000,
+        60_000,
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await totals(DOMAIN)).toEqual({ n: 5000, bytes: expectedBytes(5000) });
+      expect(stored.n).toBe(5000);
+    } finally {
+      if (a.child.exitCode === null) a.child.kill('SIGKILL');
+      await relay.close();
+      await restarted?.stop();
+      await b.stop();
+      dirA.remove();
+      dirB.remove();
+    }
+  }, 180_000);
 });
+
+/** A relay in front of ClickHouse that cuts every connection carrying an INSERT into a flows table. */
+function flowInsertCutter(target: URL) {
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  const relay = {
+    cut: 0,
+    async listen(): Promise<number> {
+      const srv = createServer((client) => {
+        const upstream = connect(Number(target.port), target.hostname);
+        sockets.add(client).add(upstream);
+        client.on('data', (d: Buffer) => {
+          const head = d.toString('latin1', 0, Math.min(d.length, 600));
+          if (/^POST /.test(head) && /INSERT(\+|%20)INTO(\+|%20)\w+\.flows/.test(head)) {
+            relay.cut++;
+            client.destroy();
+            upstream.destroy();
+            return;
+          }
+          upstream.write(d);
+        });
+        upstream.on('data', (d: Buffer) => client.write(d));
+        const close = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', close).on('close', close);
+        upstream.on('error', close).on('close', close);
+      });
+      server = srv;
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+      return (srv.address() as { port: number }).port;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => (server?.listening ? server.close(() => r()) : r()));
+    },
+  };
+  return relay;
+}
