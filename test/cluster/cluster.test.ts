@@ -5,6 +5,8 @@
  * shard down for 30 s under a real collector's steady stream (spool, exactly-once replay
  * through the Distributed table), and retention on every shard.
  */
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ClickHouse } from '../../storage/src/clickhouse.ts';
 import { clusterHandle, migrateAuto, migrateCluster } from '../../storage/src/cluster-migrate.ts';
@@ -20,6 +22,7 @@ import { useTestCluster } from '../helpers/use-test-cluster.ts';
 
 const cluster = useTestCluster();
 const DB = 'vxc';
+const ROOT = resolve(import.meta.dirname, '../..');
 
 async function onEveryNode<T>(fn: (ch: ClickHouse, node: string) => Promise<T>): Promise<Record<string, T>> {
   const out: Record<string, T> = {};
@@ -121,6 +124,41 @@ describe('ClickHouse cluster schema', () => {
       num((await c.query<{ n: string }>(`SELECT count() AS n FROM ${DB}.schema_migrations`))[0].n),
     );
     expect(versions).toEqual({ ch1: MIGRATIONS.length, ch2: MIGRATIONS.length, ch3: MIGRATIONS.length });
+  });
+
+  it('vxflow migrate --cluster (the command) creates the cluster schema through any node, twice the same, and refuses an unknown cluster', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number; out: string }>((res) => {
+        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VXFLOW_')));
+        execFile(
+          process.execPath,
+          [join(ROOT, 'bin/vxflow.js'), 'migrate', ...args],
+          {
+            env: { ...env, CLICKHOUSE_URL: cluster().node('ch3').url, VXFLOW_CLICKHOUSE_DATABASE: 'vxc_cli' },
+            timeout: 120_000,
+          },
+          (err, stdout, stderr) =>
+            res({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+        );
+      });
+    const first = await run(['--cluster', 'vxflow', '--retention']);
+    expect(first.code, first.out).toBe(0);
+    expect(first.out).toMatch(/migrations applied: 1, 2/);
+    const second = await run(['--cluster', 'vxflow']);
+    expect(second.code, second.out).toBe(0);
+    expect(second.out).toContain('migrations applied: none; columns added: none');
+    const engines = await onEveryNode(async (c) =>
+      (
+        await c.query<{ engine: string }>(
+          `SELECT engine FROM system.tables WHERE database = 'vxc_cli' AND name IN ('flows', 'flows_local', 'tokens') ORDER BY name`,
+        )
+      ).map((r) => r.engine),
+    );
+    for (const node of ['ch1', 'ch2', 'ch3'])
+      expect(engines[node]).toEqual(['Distributed', 'ReplicatedMergeTree', 'ReplicatedReplacingMergeTree']);
+    const wrong = await run(['--cluster', 'nope']);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.out).toContain('has no cluster "nope" in remote_servers');
   });
 
   it('a column added to flows reaches the _local table on every shard and replica and the Distributed table', async () => {
