@@ -318,7 +318,6 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
         await new Promise((r) => setTimeout(r, 20));
       }
       draining = true;
-      for (const b of queue.splice(0)) toSpool(b);
       // an insert may still be in flight: wait for it while time remains, so its batch is
       // either stored or spooled; at the deadline a copy goes to the spool instead, and its
       // replay asks ClickHouse for its batch ids first, so it is stored once either way
@@ -327,6 +326,9 @@ export function createClickHouseSink(deps: SinkDeps, startUp: boolean): Sink {
         inFlight.spooled = true;
         toSpool(inFlight);
       }
+      // the queued batches after it: the spool keeps submission order (a chunk's rollup
+      // rows before its raw rows, even across a restart)
+      for (const b of queue.splice(0)) toSpool(b);
       await pendingPuts;
     },
     stop() {
