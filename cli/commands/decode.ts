@@ -7,11 +7,16 @@
  * The printing path sets the speed, not the decoder: each record goes straight from the
  * decoder's reused object into a byte buffer (the collector's JSON-lines writer, the bytes
  * of schema/json.ts toJsonLine), and the buffer goes to stdout whole every 256 KiB, waiting
- * when stdout asks to (a slow pipe), so memory stays flat whatever the capture's size.
+ * when stdout asks to (a slow pipe). Captures are read a megabyte at a time: memory stays
+ * flat whatever the capture's size.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CaptureFormatError, detectCaptureFormat, readCapture } from '../../protocol/src/capture/pcap.ts';
+import {
+  createCaptureStreamReader,
+  detectCaptureFormat,
+  type FrameSink,
+} from '../../protocol/src/capture/pcap.ts';
 import { extractUdp } from '../../protocol/src/capture/udp.ts';
 import { createDecoder, type FlowDecoder } from '../../protocol/src/decode/index.ts';
 import { describeElement } from '../../protocol/src/ie/index.ts';
@@ -50,12 +55,14 @@ function stdoutLines(): StdoutLines {
       const ok = process.stdout.write(out.buf.subarray(0, out.off));
       out.off = 0;
       out.rows = 0;
-      // Files, pipes and terminals take the bytes at once on Linux: the buffer is free again.
-      // Otherwise the stream holds on to it: a new one (fresh memory costs page faults, so
-      // not every time).
+      // A file takes the bytes at once; a pipe takes what fits and the stream keeps the
+      // chunk until 'drain', which the caller waits for before writing more: either way the
+      // buffer is free for the next chunk then. Fresh buffers cost page faults (a pipe
+      // consumer reading slower made one per chunk when the buffer was not reused).
+      if (!ok) return new Promise((resolve) => process.stdout.once('drain', resolve));
+      // under the stream's high-water mark but not all written (rare with chunks this large)
       if (process.stdout.writableLength > 0) out.buf = Buffer.allocUnsafeSlow(out.buf.length);
-      if (ok) return undefined;
-      return new Promise((resolve) => process.stdout.once('drain', resolve));
+      return undefined;
     },
   };
 }
@@ -68,10 +75,12 @@ function progressReporter(
   const tty = process.stderr.isTTY === true;
   const everyMs = tty ? 200 : 2000;
   let lastMs = 0;
+  let ended = false;
   return (done, datagrams, records) => {
     const now = Date.now();
-    if (now - lastMs < everyMs && done < total) return;
+    if (ended || (now - lastMs < everyMs && done < total)) return;
     lastMs = now;
+    ended = done >= total;
     const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
     const text = `${file}: ${pct}% (${datagrams} datagrams, ${records} records)`;
     process.stderr.write(tty ? `\r${text}${done >= total ? '\n' : ''}` : `${text}\n`);
@@ -93,6 +102,26 @@ function isFlowDatagram(buf: Buffer): boolean {
   return v === 5 || v === 9 || v === 10;
 }
 
+/** Capture bytes read at a time (the buffer grows only for a record larger than this). */
+const READ_BYTES = 1 << 20;
+/** Capture bytes decoded between two looks at the output: a few hundred KiB of JSON at most. */
+const FEED_BYTES = 16 * 1024;
+
+function openInput(file: string): { fd: number; size: number } {
+  try {
+    const fd = openSync(file, 'r');
+    return { fd, size: fstatSync(fd).size };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`decode: cannot read ${file}${code ? ` (${code})` : ''}`);
+  }
+}
+
+/**
+ * Decodes one file. A capture is read a megabyte at a time through the streaming capture
+ * reader, so its size does not matter (a whole-file read stopped at 2 GiB, and cost a page
+ * fault per 4 KiB read); a raw datagram file is read whole.
+ */
 async function decodeFile(
   file: string,
   decoder: FlowDecoder,
@@ -100,43 +129,85 @@ async function decodeFile(
   emit: (rec: FlowRecord) => void,
   lines: StdoutLines,
 ): Promise<{ packets: number; skipped: number }> {
-  const { buf, mtimeMs } = readInput(file);
-  const format = detectCaptureFormat(buf);
-  if (format === 'unknown') {
-    if (!isFlowDatagram(buf))
-      throw new UserError(`decode: ${file} is neither a pcap/pcapng capture nor a NetFlow/IPFIX datagram`);
-    decoder.decode(buf, opts.exporter, Math.round(mtimeMs), emit);
-    return { packets: 1, skipped: 0 };
-  }
-  const progress =
-    opts.progress || (buf.length > PROGRESS_BYTES && process.stderr.isTTY)
-      ? progressReporter(file, buf.length)
-      : undefined;
-  let packets = 0;
-  let skipped = 0;
-  let records = 0;
+  const { fd, size } = openInput(file);
   try {
-    for (const frame of readCapture(buf)) {
-      const udp = extractUdp(frame.linkType, frame.data);
-      if (!udp.ok || !isFlowDatagram(udp.value.payload)) {
-        skipped++;
+    let buf = Buffer.allocUnsafeSlow(READ_BYTES);
+    let end = readSync(fd, buf, 0, buf.length, null);
+    if (detectCaptureFormat(buf.subarray(0, end)) === 'unknown') {
+      const { buf: whole, mtimeMs } = readInput(file);
+      if (!isFlowDatagram(whole))
+        throw new UserError(`decode: ${file} is neither a pcap/pcapng capture nor a NetFlow/IPFIX datagram`);
+      decoder.decode(whole, opts.exporter, Math.round(mtimeMs), emit);
+      return { packets: 1, skipped: 0 };
+    }
+    const progress =
+      opts.progress || (size > PROGRESS_BYTES && process.stderr.isTTY)
+        ? progressReporter(file, size)
+        : undefined;
+    let packets = 0;
+    let skipped = 0;
+    let records = 0;
+    const sink: FrameSink = {
+      frame(linkType, b, off, capLen, _origLen, timeMs) {
+        const udp = extractUdp(linkType, b.subarray(off, off + capLen));
+        if (!udp.ok || !isFlowDatagram(udp.value.payload)) {
+          skipped++;
+          return;
+        }
+        packets++;
+        // the decoder copies what it keeps (data held for a template): `b` is reused
+        records += decoder.decode(udp.value.payload, udp.value.srcAddr, Math.round(timeMs), emit).records;
+      },
+    };
+    const reader = createCaptureStreamReader();
+    let start = 0;
+    let read = end;
+    let eof = end === 0;
+    let window = FEED_BYTES;
+    for (;;) {
+      // keep a window's worth of bytes ahead while the file has them
+      if (!eof && end - start < window) {
+        if (start > 0) {
+          buf.copyWithin(0, start, end);
+          end -= start;
+          start = 0;
+        }
+        if (buf.length < 2 * window) {
+          const bigger = Buffer.allocUnsafeSlow(2 * window);
+          buf.copy(bigger, 0, 0, end);
+          buf = bigger;
+        }
+        const n = readSync(fd, buf, end, buf.length - end, null);
+        if (n === 0) eof = true;
+        end += n;
+        read += n;
         continue;
       }
-      packets++;
-      records += decoder.decode(udp.value.payload, udp.value.srcAddr, Math.round(frame.timeMs), emit).records;
+      const stop = Math.min(end, start + window);
+      const used = reader.feed(buf, start, stop, sink);
+      if (reader.error !== null) break;
+      if (used === start) {
+        if (eof && stop === end) {
+          reader.finish(buf, start, end); // a cut-off last record is an error
+          break;
+        }
+        window *= 2; // a record larger than the window
+        continue;
+      }
+      start = used;
+      window = FEED_BYTES;
       if (lines.out.off >= CHUNK_BYTES) {
         const wait = lines.flush();
         if (wait) await wait;
       }
-      if (progress && (packets & 255) === 0)
-        progress(frame.data.byteOffset - buf.byteOffset, packets, records);
+      progress?.(read - (end - start), packets, records);
     }
-  } catch (err) {
-    if (err instanceof CaptureFormatError) throw new UserError(`decode: ${file}: ${err.message}`);
-    throw err;
+    if (reader.error !== null) throw new UserError(`decode: ${file}: ${reader.error}`);
+    progress?.(size, packets, records);
+    return { packets, skipped };
+  } finally {
+    closeSync(fd);
   }
-  progress?.(buf.length, packets, records);
-  return { packets, skipped };
 }
 
 function printTemplates(decoder: FlowDecoder, out: OutputBuffer): void {
