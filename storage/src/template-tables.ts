@@ -12,6 +12,8 @@
  * rows go by dropping partitions: every collector rewrites what it holds once a day, so only
  * exporters no collector has heard for weeks lose their rows.
  */
+import type { ClickHouse } from './clickhouse.ts';
+import { expiredPartitions } from './retention.ts';
 import { sql } from './sql.ts';
 
 export const EXPORTER_TEMPLATES_TABLE = 'exporter_templates';
@@ -72,4 +74,26 @@ WHERE exporter IN (${list}) AND updated_ms >= ${since}
 GROUP BY exporter, version, observation_domain, template_id
 ORDER BY exporter, newest_ms DESC
 LIMIT ${Math.max(1, Math.floor(perExporter))} BY exporter`;
+}
+
+/**
+ * Drops the table's monthly partitions that lie wholly before `maxAgeDays` (rows no
+ * collector rewrote). On a cluster the table is replicated to every node, and a replicated
+ * DROP PARTITION reaches every replica.
+ */
+export async function dropExpiredTemplatePartitions(
+  ch: ClickHouse,
+  maxAgeDays: number,
+  nowMs: number,
+): Promise<void> {
+  const parts = await ch.query<{ partition: string }>(
+    sql`SELECT DISTINCT partition FROM system.parts WHERE database = ${ch.database} AND table = ${EXPORTER_TEMPLATES_TABLE} AND active`,
+  );
+  for (const p of expiredPartitions(
+    parts.map((x) => x.partition),
+    EXPORTER_TEMPLATES_PARTITIONING,
+    maxAgeDays,
+    nowMs,
+  ))
+    await ch.command(`ALTER TABLE ${ch.database}.${EXPORTER_TEMPLATES_TABLE} DROP PARTITION ${p}`);
 }

@@ -25,12 +25,10 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../../common/logger.ts';
 import type { ClickHouse } from '../../../storage/src/clickhouse.ts';
-import { expiredPartitions } from '../../../storage/src/retention.ts';
 import { RowBinaryWriter } from '../../../storage/src/rowbinary.ts';
-import { sql } from '../../../storage/src/sql.ts';
 import {
   EXPORTER_TEMPLATES_INSERT_COLUMNS,
-  EXPORTER_TEMPLATES_PARTITIONING,
+  dropExpiredTemplatePartitions,
   EXPORTER_TEMPLATES_TABLE,
   exporterTemplatesQuery,
   type StoredTemplateRow,
@@ -246,20 +244,6 @@ export function createTemplateShare(deps: TemplateShareDeps): TemplateShare {
     );
   }
 
-  /** Drops the table's monthly partitions that lie wholly before maxAgeDays (rows nobody rewrote). */
-  async function dropOldPartitions(ch: ClickHouse): Promise<void> {
-    const parts = await ch.query<{ partition: string }>(
-      sql`SELECT DISTINCT partition FROM system.parts WHERE database = ${ch.database} AND table = ${EXPORTER_TEMPLATES_TABLE} AND active`,
-    );
-    for (const p of expiredPartitions(
-      parts.map((x) => x.partition),
-      EXPORTER_TEMPLATES_PARTITIONING,
-      cfg.maxAgeDays,
-      Date.now(),
-    ))
-      await ch.command(`ALTER TABLE ${ch.database}.${EXPORTER_TEMPLATES_TABLE} DROP PARTITION ${p}`);
-  }
-
   return {
     intercept(datagram, exporter, worker, receivedMs) {
       const last = done.get(exporter);
@@ -328,7 +312,7 @@ export function createTemplateShare(deps: TemplateShareDeps): TemplateShare {
         if (daily) {
           nextFullWriteMs = now + DAY_MS;
           diff.reset();
-          await dropOldPartitions(ch).catch((err: Error) =>
+          await dropExpiredTemplatePartitions(ch, cfg.maxAgeDays, Date.now()).catch((err: Error) =>
             log.warn({ err: err.message }, 'old shared template partitions not dropped'),
           );
         }
