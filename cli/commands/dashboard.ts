@@ -8,7 +8,7 @@ import { configFor } from '../context.ts';
 import { UserError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { connectClickHouse } from '../../storage/src/clickhouse.ts';
-import { migrate } from '../../storage/src/migrations.ts';
+import { migrateAuto } from '../../storage/src/cluster-migrate.ts';
 import { createTokenStore, TokenError } from '../../dashboard/src/auth/tokens.ts';
 import { parseTime } from '../../dashboard/src/query/time-range.ts';
 import { createDashboard, parseListen } from '../../dashboard/src/server.ts';
@@ -87,7 +87,7 @@ export function register(program: Command): void {
     const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'token');
     const ch = await connectClickHouse(config.clickhouse, { log: (m) => log.info(m) });
     try {
-      await migrate(ch, { log: (m) => log.info(m) });
+      await migrateAuto(ch, { log: (m) => log.info(m) });
       return await fn(createTokenStore(ch));
     } catch (err) {
       if (err instanceof TokenError) throw new UserError(`token: ${err.message}`);

@@ -18,7 +18,7 @@ import { buildCloud } from '../../exporter/src/sources/sim/model.ts';
 import { writeInventory } from '../../exporter/src/sources/sim/inventory.ts';
 import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
 import { latestInventory, saveInventory } from '../../storage/src/inventory-store.ts';
-import { migrate } from '../../storage/src/migrations.ts';
+import { migrateAuto } from '../../storage/src/cluster-migrate.ts';
 import { configFor } from '../context.ts';
 import { UserError } from '../../common/errors.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
@@ -113,7 +113,7 @@ async function runDemo(
   process.once('SIGTERM', onSignal);
   try {
     log.info(`ClickHouse ${ch.version} at ${ch.url}`);
-    await migrate(ch, { log: (m) => log.info(m) });
+    await migrateAuto(ch, { log: (m) => log.info(m) });
 
     const dir = resolve('.vxflow/demo');
     mkdirSync(dir, { recursive: true });

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { connectClickHouse } from '../../storage/src/clickhouse.ts';
-import { checkClusterName, migrateCluster } from '../../storage/src/cluster-migrate.ts';
+import { checkClusterName, migrateAuto, migrateCluster } from '../../storage/src/cluster-migrate.ts';
 import { applyClusterRetention } from '../../storage/src/cluster-retention.ts';
-import { migrate } from '../../storage/src/migrations.ts';
 import { applyRetention } from '../../storage/src/retention.ts';
 import { configFor } from '../context.ts';
 import { createLogger } from '../../common/logger.ts';
@@ -37,7 +36,7 @@ export function register(program: Command): void {
         const result =
           opts.cluster !== undefined
             ? await migrateCluster(ch, opts.cluster, { log: (m) => log.info(m) })
-            : await migrate(ch, { log: (m) => log.info(m) });
+            : await migrateAuto(ch, { log: (m) => log.info(m) });
         log.info(
           `migrations applied: ${result.applied.length ? result.applied.join(', ') : 'none'}; columns added: ${
             result.addedColumns.length ? result.addedColumns.join(', ') : 'none'

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { connectClickHouse } from '../../storage/src/clickhouse.ts';
-import { migrate } from '../../storage/src/migrations.ts';
+import { migrateAuto } from '../../storage/src/cluster-migrate.ts';
 import { type BackfillStep, backfillRollups } from '../../storage/src/rollup-backfill.ts';
 import { configFor } from '../context.ts';
 
@@ -75,7 +75,7 @@ export function register(program: Command): void {
         );
       const ch = await connectClickHouse(config.clickhouse, { log: (m) => log.info(m) });
       try {
-        await migrate(ch, { log: (m) => log.info(m) });
+        await migrateAuto(ch, { log: (m) => log.info(m) });
         console.log(
           `${opts.dryRun ? 'looking for' : 'adding'} rows of ${ch.database}.flows missing from the rollups, ${day(fromSec)} ${hhmm(fromSec)} to ${day(toSec)} ${hhmm(toSec)} UTC`,
         );

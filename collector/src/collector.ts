@@ -23,7 +23,7 @@ import type { ClickHouseConfig } from '../../storage/src/config.ts';
 import { ROLLUP_INSERT_COLUMNS, ROLLUP_STAGING_TABLE } from '../../storage/src/ddl.ts';
 import { checkStored, FLOW_ROWS, insertQueryId, ROLLUP_ROWS } from '../../storage/src/flow-batches.ts';
 import { FlowRowsFormatError } from '../../storage/src/flow-rowbinary.ts';
-import { migrate } from '../../storage/src/migrations.ts';
+import { migrateAuto } from '../../storage/src/cluster-migrate.ts';
 import { FLOW_INSERT_COLUMNS, FLOW_SCHEMA_COLUMNS } from '../../storage/src/rowbinary.ts';
 import { createBatcher } from './batcher.ts';
 import type { CollectorConfig } from './config.ts';
@@ -198,7 +198,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           requestTimeoutMs: cfg.insertTimeoutMs,
         });
         try {
-          await migrate(handle, { log: (m) => log.info(m) });
+          await migrateAuto(handle, { log: (m) => log.info(m) });
         } catch (err) {
           await handle.close();
           throw err;

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { type ClickHouse, connectClickHouse } from '../../storage/src/clickhouse.ts';
 import type { ClickHouseConfig } from '../../storage/src/config.ts';
-import { migrate } from '../../storage/src/migrations.ts';
+import { migrateAuto } from '../../storage/src/cluster-migrate.ts';
 import { createEvaluator } from './alerts/engine.ts';
 import app from './app.ts';
 import { createTokenStore } from './auth/tokens.ts';
@@ -80,7 +80,7 @@ export async function createDashboard(
   const { host, port } = parseListen(config.dashboard.listen);
   const ch = await connectClickHouse(config.clickhouse, { log: (m) => deps.log.info(m) });
   try {
-    await migrate(ch, { log: (m) => deps.log.info(m) });
+    await migrateAuto(ch, { log: (m) => deps.log.info(m) });
     const fastify = await buildDashboardApp({ ch, config: config.dashboard }, { logger: deps.log });
     const address = await fastify.listen({ host, port });
     const url = config.dashboard.publicUrl || address.replace('0.0.0.0', '127.0.0.1');
