@@ -964,7 +964,7 @@ function recordScaling(
       value: x.rate,
       unit: 'flows/s lossless',
       samples: x.samples,
-      note: `${x.capped ? 'limit not reached (lower bound); ' : x.lossyAt ? `lossy at ${fmt(x.lossyAt)}; ` : ''}CPU at the best step ${total.toFixed(2)} µs/flow (receiving thread ${main.toFixed(2)}, workers and the rest ${rest.toFixed(2)}; at ${fmt(cpuRate)} flows/s ${fixedTotal.toFixed(2)}, receiving thread ${fixedMain.toFixed(2)}); 16 cores predicted ≈ ${fmt(predicted)} flows/s, limited by ${limit}; spread ${spreadMode}`,
+      note: `${x.capped ? 'limit not reached (lower bound); ' : x.lossyAt ? `lossy at ${fmt(x.lossyAt)}; ` : ''}CPU at the best step ${total.toFixed(2)} µs/flow (receiving thread ${main.toFixed(2)}, workers and the rest ${rest.toFixed(2)}; at ${fmt(cpuRate)} flows/s ${fixedTotal.toFixed(2)}, receiving thread ${fixedMain.toFixed(2)}); 16 cores predicted ≈ ${fmt(predicted)} flows/s, limited by ${limit}${s.workers === 1 && rest > 0 ? ` (one exporter not spread stays within one worker: ≈ ${fmt(1e6 / rest)} flows/s)` : ''}; spread ${spreadMode}`,
     });
   }
   for (const exporters of [1, 4]) {
