@@ -23,6 +23,11 @@ import type { ClickHouseConfig } from '../../storage/src/config.ts';
 import { ROLLUP_INSERT_COLUMNS, ROLLUP_STAGING_TABLE } from '../../storage/src/ddl.ts';
 import { checkStored, FLOW_ROWS, insertQueryId, ROLLUP_ROWS } from '../../storage/src/flow-batches.ts';
 import { FlowRowsFormatError } from '../../storage/src/flow-rowbinary.ts';
+import {
+  isNativeFlowsBody,
+  nativeFlowsToRowBinary,
+  nativeInsertQueryId,
+} from '../../storage/src/flow-native.ts';
 import { migrateAuto } from '../../storage/src/cluster-migrate.ts';
 import { FLOW_INSERT_COLUMNS, FLOW_SCHEMA_COLUMNS } from '../../storage/src/rowbinary.ts';
 import { createBatcher } from './batcher.ts';
@@ -254,14 +259,15 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
 
   function onWorkerMessage(w: number, m: FromWorker): void {
     switch (m.type) {
-      case 'chunk':
+      case 'chunk': {
         totals.records += m.rows;
         // counted here, as the chunk arrives, like the output rows: the worker's stats message
         // can lag far behind under load (records_total read 0 beside 85 000 output rows)
         metrics.records.inc(m.rows);
-        if (m.rowbinary && p.clickhouse) {
+        const flowRows = m.native ?? m.rowbinary;
+        if (flowRows && p.clickhouse) {
           if (m.rollup) rollupParts.push(Buffer.from(m.rollup));
-          batcher.add(Buffer.from(m.rowbinary), m.rows);
+          batcher.add(Buffer.from(flowRows), m.rows);
         }
         for (const out of fileOutputs) {
           const body = out.name.startsWith('jsonl:') ? m.jsonl : m.protobuf;
@@ -279,6 +285,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           }
         }
         break;
+      }
       case 'stats':
         workerStats[w] = m.stats;
         for (const e of m.exporters) {
@@ -530,15 +537,31 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           // rows with batch ids get a query_id from the first one: the stored check can
           // see the attempt while it runs, and ClickHouse refuses a second one meanwhile
           const { table, kind } = targetOf(columns);
-          const queryId = kind ? insertQueryId(parts, kind) : undefined;
-          await ch.insertRowBinary(table, columns, Readable.from(parts), { queryId });
+          // a batch is Native blocks or RowBinary rows (what is left of a partly stored one,
+          // spool files from before, --insert-format rowbinary): the parts say which
+          const native = kind === FLOW_ROWS && parts.length > 0 && isNativeFlowsBody(parts[0]);
+          const queryId = native
+            ? nativeInsertQueryId(parts, FLOW_ROWS.queryIdPrefix)
+            : kind
+              ? insertQueryId(parts, kind)
+              : undefined;
+          await ch.insertRowBinary(table, columns, Readable.from(parts), {
+            queryId,
+            format: native ? 'Native' : 'RowBinary',
+          });
         },
         check: async (parts, rows, columns) => {
           if (!ch) throw new Error('not connected');
           const { table, kind } = targetOf(columns);
           if (!kind) return undefined;
           try {
-            return await checkStored(ch, table, parts, kind);
+            // the stored check reads rows: Native parts are read as the same RowBinary rows,
+            // and what is left to send comes back as RowBinary
+            const rowParts =
+              kind === FLOW_ROWS && parts.length > 0 && isNativeFlowsBody(parts[0])
+                ? parts.map((b) => nativeFlowsToRowBinary(b))
+                : parts;
+            return await checkStored(ch, table, rowParts, kind);
           } catch (err) {
             if (!(err instanceof FlowRowsFormatError)) throw err;
             log.error({ rows, err: err.message }, 'batch rows cannot be read back: inserted unchecked');

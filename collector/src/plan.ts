@@ -146,7 +146,8 @@ export function workerInit(
     inventoryText,
     maxTcpSessions: cfg.limits.maxTcpSessions,
     outputs: {
-      rowbinary: p.clickhouse,
+      rowbinary: p.clickhouse && cfg.insertFormat === 'rowbinary',
+      native: p.clickhouse && cfg.insertFormat === 'native',
       jsonl: p.outputs.some((o) => o.kind === 'jsonl'),
       protobuf: p.outputs.some((o) => o.kind === 'protobuf'),
       // the collector sums each chunk into the rollup keys itself (migration 5)

@@ -44,12 +44,15 @@ export interface ClickHouse {
   versionNumber: number;
   query<T = Record<string, unknown>>(sql: string, settings?: Record<string, string | number>): Promise<T[]>;
   command(sql: string): Promise<void>;
-  /** queryId: the insert's query_id (a second query with the id of one still running is refused) */
+  /**
+   * queryId: the insert's query_id (a second query with the id of one still running is
+   * refused); format: the body's, RowBinary unless given (the collector's flows go as Native)
+   */
   insertRowBinary(
     table: string,
     columns: string,
     body: Buffer | Readable,
-    opts?: { queryId?: string },
+    opts?: { queryId?: string; format?: 'RowBinary' | 'Native' },
   ): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -149,7 +152,7 @@ export async function connectClickHouse(
       }
     },
     async insertRowBinary(table, columns, body, opts = {}): Promise<void> {
-      const sql = `INSERT INTO ${table} (${columns}) FORMAT RowBinary`;
+      const sql = `INSERT INTO ${table} (${columns}) FORMAT ${opts.format ?? 'RowBinary'}`;
       try {
         const res = await client.exec({
           query: sql,

@@ -22,7 +22,7 @@ export interface WorkerInit {
   sampling: { default: number; overrides: { exporter: string; rate: number }[] };
   inventoryText: string;
   maxTcpSessions: number;
-  outputs: { rowbinary: boolean; jsonl: boolean; protobuf: boolean; rollup: boolean };
+  outputs: { rowbinary: boolean; native: boolean; jsonl: boolean; protobuf: boolean; rollup: boolean };
   /** flows per chunk sent back; a batch of datagrams may give several chunks */
   chunkRows: number;
   /**
@@ -113,6 +113,8 @@ export type FromWorker =
       type: 'chunk';
       rows: number;
       rowbinary?: ArrayBuffer;
+      /** the same flows as one Native block (storage/src/flow-native.ts), when that is the insert format */
+      native?: ArrayBuffer;
       jsonl?: ArrayBuffer;
       protobuf?: ArrayBuffer;
       /** staging rows for flows_rollup_in (output/rollup.ts) */
