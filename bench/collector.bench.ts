@@ -957,6 +957,9 @@ function recordScaling(
     const rest = Math.max(0, total - main);
     const fixedTotal = us(atFixed, (b) => b.cpuSeconds ?? 0);
     const fixedMain = us(atFixed, (b) => b.mainCpuSeconds ?? 0);
+    const s = tool.scaling ?? { exporters: 1, workers: 1 };
+    rateOf.set(`${s.exporters}/${s.workers}`, x.rate);
+    // one core receives whatever the worker count; the other 15 decode
     const predicted = main > 0 && rest > 0 ? Math.min(1e6 / main, 15e6 / rest) : 0;
     const limit = predicted === 0 ? '?' : 1e6 / main <= 15e6 / rest ? 'the receiving thread' : 'the workers';
     ctx.record({
