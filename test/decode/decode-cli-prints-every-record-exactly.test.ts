@@ -92,7 +92,7 @@ describe('vxflow decode output', () => {
   }, 120_000);
 
   it('over a large capture is byte for byte toJsonLine, and --progress reports on stderr only', async () => {
-    // 2000 datagrams of 30 different records: many 256 KiB chunks through the pipe
+    // 2000 datagrams of 30 different records: many 64 KiB chunks through the pipe
     const uptime = 3_600_000;
     const packets: Buffer[] = [];
     for (let p = 0; p < 2000; p++) {
