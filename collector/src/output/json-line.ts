@@ -5,16 +5,18 @@
  * and a string per flow (and then joining and re-encoding the strings) was nearly all of
  * the CPU of both, most of it garbage collection.
  *
- * How: a writer generated once from the column list stores the quoted names as 32-bit
- * little-endian constants (a quarter of the stores of writing them byte by byte), after
- * one capacity check per row. A store may run up to 3 bytes past the text it writes: the
- * next store overwrites them, and the capacity check leaves room at the end. Integers are
- * written four digits per store from tables; a datetime reuses the stored text of its
- * second and adds the milliseconds; a text column reuses the stored text of its last value
- * (flows of one datagram share exporter, next hop, tunnel endpoints); other text that needs
- * no escaping is copied by char code. Extra (non-canonical) fields are appended as
- * protocol/src/schema/json-extras.ts writes them. Records with values out of the ordinary
- * go through toJsonLine itself.
+ * How: a writer generated once from the column list, after one capacity check per row,
+ * stores the quoted names from a table of constants 8 bytes at a time (a store may run up
+ * to 7 bytes past the text it writes: what follows overwrites them, and the capacity check
+ * leaves room at the end), and a run of columns that all hold their default (the columns a
+ * template does not carry) as one constant. Integers are written up to four digits per store
+ * from tables; a datetime reuses the stored text of its second and adds the milliseconds; a
+ * text column reuses the stored text of a value that repeats (flows of one datagram share
+ * exporter, next hop, tunnel endpoints); other text that needs no escaping is copied by char
+ * code. Extra (non-canonical) fields are appended as protocol/src/schema/json-extras.ts writes
+ * them. Records with values out of the ordinary go through toJsonLine itself. About 0.5 µs
+ * per row on this machine, against 1.1 µs for the byte-by-byte writer before it and 10 µs
+ * for toJsonLine.
  */
 import {
   COLUMNS,
