@@ -8,10 +8,11 @@
  * Then `vxflow decode` end to end, what a user runs: the real CLI process (the bundle
  * bin/build.js makes and bin/vxflow.js starts, started here directly: bin/vxflow.js falls
  * back to compiling the sources when any is newer than the bundle, which an edit elsewhere
- * in the tree during the run would cause) printing a 900,000-record v9 capture as JSON lines
- * into a pipe that this process reads and throws away, against node-netflowv9 doing the
- * same job in its own process (bench/tools/node-netflowv9-decode.cjs: decode, then
- * JSON.stringify of each flow, lines written in 64 KiB chunks) into the same kind of pipe.
+ * in the tree during the run would cause) printing a 900,000-record v9 capture as JSON lines,
+ * against node-netflowv9 doing the same job in its own process
+ * (bench/tools/node-netflowv9-decode.cjs: decode, then JSON.stringify of each flow, lines
+ * written in 64 KiB chunks), each into the same sinks: a pipe this process reads, a pipe
+ * `cat` reads (a reader that costs next to nothing), /dev/null.
  * Runs alternate between the two; wall time and CPU time (user + system, of the child
  * alone) per run, medians, and the load average around them.
  */
@@ -35,6 +36,7 @@ import {
   varlen,
 } from '../test/decode/packets.ts';
 import { type Bench, median, timeRuns } from './lib.ts';
+import { processCpuSeconds } from './proc-cpu.ts';
 
 const require = createRequire(import.meta.url);
 const CAPTURES = join(import.meta.dirname, '../../shared/captures');
@@ -161,10 +163,15 @@ interface SinkRun {
   lines?: number;
 }
 
-type Sink = 'pipe' | '/dev/null';
+type Sink = 'pipe' | 'cat' | '/dev/null';
 
-/** Runs a command with its stdout into a pipe this process reads and drops, or into /dev/null. */
+/**
+ * Runs a command with its stdout into a pipe this process reads and drops (`pipe`), into a
+ * pipe `cat > /dev/null` reads (`cat`: a reader that costs next to nothing, like a fast
+ * consumer; its own CPU, polled from /proc, is not counted), or into /dev/null.
+ */
 function runInto(sink: Sink, args: string[], countLines = false): Promise<SinkRun> {
+  if (sink === 'cat') return runIntoCat(args);
   return new Promise((resolve, reject) => {
     const cpu0 = childrenCpuSeconds();
     const t0 = process.hrtime.bigint();
@@ -187,6 +194,42 @@ function runInto(sink: Sink, args: string[], countLines = false): Promise<SinkRu
       if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}: ${err.trim()}`));
       resolve({ seconds, cpuSeconds: childrenCpuSeconds() - cpu0, bytes, ...(countLines ? { lines } : {}) });
     });
+  });
+}
+
+function runIntoCat(args: string[]): Promise<SinkRun> {
+  return new Promise((resolve, reject) => {
+    const devNull = openSync('/dev/null', 'w');
+    const cat = spawn('cat', [], { stdio: ['pipe', devNull, 'ignore'] });
+    closeSync(devNull);
+    let catCpu = 0;
+    const poll = setInterval(() => {
+      catCpu = Math.max(catCpu, processCpuSeconds(cat.pid ?? 0));
+    }, 10);
+    const cpu0 = childrenCpuSeconds();
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', cat.stdin, 'pipe'] });
+    cat.stdin?.destroy(); // the child holds the pipe's write end: cat ends when the child does
+    let err = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    let code: number | null = null;
+    let left = 2;
+    const done = () => {
+      if (--left > 0) return;
+      clearInterval(poll);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}: ${err.trim()}`));
+      resolve({ seconds, cpuSeconds: childrenCpuSeconds() - cpu0 - catCpu, bytes: 0 });
+    };
+    child.on('error', reject);
+    cat.on('error', reject);
+    child.on('close', (c) => {
+      code = c;
+      done();
+    });
+    cat.on('close', done);
   });
 }
 
@@ -217,7 +260,7 @@ async function endToEnd(ctx: Parameters<Bench>[0]): Promise<void> {
       if (r.lines !== records) throw new Error(`${name} printed ${r.lines} lines, not ${records}`);
       ctx.log(`${name}: ${records} lines, ${(r.bytes / records).toFixed(0)} bytes per line`);
     }
-    for (const sink of ['pipe', '/dev/null'] as const) {
+    for (const sink of ['pipe', 'cat', '/dev/null'] as const) {
       const loadBefore = load();
       const a: SinkRun[] = [];
       const b: SinkRun[] = [];
@@ -234,7 +277,10 @@ async function endToEnd(ctx: Parameters<Bench>[0]): Promise<void> {
         `stdout into ${sink}: vxflow decode ${wallA.toFixed(2)} s wall, ${cpuA.toFixed(2)} s CPU; ` +
           `node-netflowv9 ${wallB.toFixed(2)} s wall, ${cpuB.toFixed(2)} s CPU (medians of ${runs})`,
       );
-      const what = `${records.toLocaleString('en-US')} v9 records, stdout into ${sink === 'pipe' ? 'a pipe' : sink}`;
+      const into = { pipe: 'a pipe read by the bench', cat: 'a pipe read by cat', '/dev/null': '/dev/null' }[
+        sink
+      ];
+      const what = `${records.toLocaleString('en-US')} v9 records, stdout into ${into}`;
       ctx.record({
         name: `vxflow decode end to end, wall time (${what})`,
         value: records / wallA,
