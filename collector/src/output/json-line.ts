@@ -18,12 +18,7 @@
  * per row on this machine, against 1.1 µs for the byte-by-byte writer before it and 10 µs
  * for toJsonLine.
  */
-import {
-  COLUMNS,
-  type ColumnKind,
-  emptyFlow,
-  type FlowRecord,
-} from '../../../protocol/src/schema/columns.ts';
+import { COLUMNS, type ColumnKind, type FlowRecord } from '../../../protocol/src/schema/columns.ts';
 import { extraFieldsJson } from '../../../protocol/src/schema/json-extras.ts';
 import { macToString, toJsonLine } from '../../../protocol/src/schema/json.ts';
 import { OUTPUT_BUFFER_BYTES, type OutputDriver } from './output.ts';
@@ -409,43 +404,8 @@ function compile(): LineWriter {
   ) as LineWriter;
 }
 
-/**
- * Runs the writer over a few ordinary rows before real ones: every branch of the generated
- * function (default runs and their columns one by one, short and long numbers, empty and
- * other text, extra fields) then has the type feedback the optimizing compiler needs, so
- * it compiles once; a branch first taken later (a column that was 0 for the first
- * thousands of rows) used to throw the optimized code away and start over.
- */
-function primed(write: LineWriter): LineWriter {
-  const out = newOutputBuffer(1 << 16);
-  const set = (value: (kind: ColumnKind) => unknown) => {
-    const r = emptyFlow() as unknown as Record<string, unknown>;
-    for (const c of COLUMNS) r[c.name] = value(c.kind);
-    return r as unknown as FlowRecord;
-  };
-  const long = set((k) =>
-    k === 'datetime'
-      ? 1_764_000_000_123
-      : k === 'mac'
-        ? 0x0a0b0c0d0e0f
-        : k === 'ip' || k === 'string'
-          ? '10.1.2.3'
-          : 12_345_678,
-  );
-  const short = set((k) =>
-    k === 'datetime' ? 1_764_000_001_000 : k === 'mac' ? 0 : k === 'ip' || k === 'string' ? '' : 7,
-  );
-  const withExtra = { ...emptyFlow(), extra: { samplerId: 1 } };
-  for (let i = 0; i < 4; i++)
-    for (const r of [emptyFlow(), long, short, withExtra]) {
-      write(out, r);
-      out.off = 0;
-    }
-  return write;
-}
-
 /** Appends one flow as a JSON line with its newline: the bytes of toJsonLine(rec) + '\n'. */
-export const writeJsonLine: LineWriter = primed(compile());
+export const writeJsonLine: LineWriter = compile();
 
 /** The JSON-lines file output (output.ts); it keeps the non-canonical fields. */
 export const jsonlOutput: OutputDriver = {
