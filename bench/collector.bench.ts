@@ -2,8 +2,8 @@
  * Collector ingest: the highest rate (flows/s) each receiver takes with no loss, sustained,
  * fed by bench/tools/blast.c (sendmmsg, NetFlow v9 or IPFIX, sequence numbers advancing,
  * every record a distinct flow with packets = 1), against nfcapd (nfdump, its own files) and
- * nfacctd (pmacct, print plugin) on the same input, with ClickHouse's own RowBinary insert
- * rate (same batch size as the collector's) as the ceiling.
+ * nfacctd (pmacct, print plugin) on the same input, with ClickHouse's own insert rate for
+ * the collector's job (same batch size, Native flows plus the rollup rows) as the ceiling.
  *
  * Receivers (BENCH_TOOLS, comma-separated; default all):
  *   vxflow-clickhouse  our collector → ClickHouse (flows table)
@@ -17,7 +17,8 @@
  *                      plugin with `aggregate: proto`, one row per protocol per second. It stores no
  *                      flows, so it is not like for like (by hand, 3 s steps: lossless at 3M flows/s,
  *                      the sender's limit, where one row per flow lost 41% at 2M). Not in --quick.
- *   ceiling            ClickHouse alone taking 200k-row RowBinary inserts (also run with vxflow-clickhouse)
+ *   ceiling            ClickHouse alone taking 200k-flow batches as the collector sends them (Native
+ *                      flows + rollup staging rows; also run with vxflow-clickhouse)
  *   scaling            how the collector scales with decode workers (issue 15): our collector to the
  *                      protobuf file (no database, so only the collector's CPU counts) with 1 and with
  *                      2 workers, fed by one exporter (one blast: one address, spread over the workers
@@ -92,7 +93,9 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { emptyFlow, type FlowRecord } from '../protocol/src/schema/columns.ts';
 import { type ClickHouse, connectClickHouse } from '../storage/src/clickhouse.ts';
-import { encodeFlowsRowBinary } from '../storage/src/flow-rowbinary.ts';
+import { ROLLUP_INSERT_COLUMNS, ROLLUP_STAGING_TABLE } from '../storage/src/ddl.ts';
+import { nativeOutput } from '../collector/src/output/native.ts';
+import { rollupOutput } from '../collector/src/output/rollup.ts';
 import { FLOW_INSERT_COLUMNS } from '../storage/src/rowbinary.ts';
 import { freePort, startEmbedded } from '../storage/src/server.ts';
 import { fileRecordCounter, sumCsvColumn } from './count-records.ts';
@@ -329,7 +332,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
     const chUrl = server?.url ?? '';
     let run = 0;
 
-    // ---- the ceiling first, on an idle machine: ClickHouse taking RowBinary with no collector
+    // ---- the ceiling first, on an idle machine: ClickHouse taking the collector's inserts with no collector
     const ceiling = needsClickHouse ? await measureCeiling(ctx, chUrl) : 0;
 
     const startCollector = async (extra: string[], childEnv: Record<string, string>) => {
@@ -871,7 +874,7 @@ function record(
         value: ours.rate,
         unit: 'flows/s lossless',
         peer: {
-          name: `ClickHouse RowBinary ceiling (${CEILING_BATCH.toLocaleString('en-US')}-row inserts)`,
+          name: `ClickHouse ceiling (${CEILING_BATCH.toLocaleString('en-US')}-flow batches, Native + rollup rows)`,
           value: ceiling,
         },
         note: 'target ≥ 0.8x',
@@ -987,7 +990,11 @@ function recordScaling(
 /** Rows per insert for the ceiling: the collector's default batchMaxRows, so the same work. */
 const CEILING_BATCH = 200_000;
 
-/** ClickHouse alone: RowBinary inserts of CEILING_BATCH rows back to back; median rows/s of 3. */
+/**
+ * ClickHouse alone, given the same job the collector gives it per batch: the batch's rollup
+ * rows into the staging table (RowBinary), then its CEILING_BATCH flows as Native blocks
+ * (the collector's insert format); back to back, median flows/s of 3.
+ */
 async function measureCeiling(ctx: BenchContext, chUrl: string): Promise<number> {
   const database = `bench_${process.pid}_ceiling`;
   const ch = await connectClickHouse({ url: chUrl, database } as never);
@@ -1020,19 +1027,28 @@ async function measureCeiling(ctx: BenchContext, chUrl: string): Promise<number>
       });
       rows.push(r);
     }
-    const body = encodeFlowsRowBinary(rows);
+    const native = nativeOutput.create();
+    const rollup = rollupOutput.create();
+    for (const r of rows) {
+      native.write(r);
+      rollup.write(r);
+    }
+    const body = Buffer.from(native.take());
+    const rollupBody = Buffer.from(rollup.take());
     const batches = ctx.quick ? 3 : 6;
     const samples: number[] = [];
     for (let rep = 0; rep < 3; rep++) {
       const t0 = process.hrtime.bigint();
-      for (let b = 0; b < batches; b++)
-        await ch.insertRowBinary(`${database}.flows`, FLOW_INSERT_COLUMNS, body);
+      for (let b = 0; b < batches; b++) {
+        await ch.insertRowBinary(`${database}.${ROLLUP_STAGING_TABLE}`, ROLLUP_INSERT_COLUMNS, rollupBody);
+        await ch.insertRowBinary(`${database}.flows`, FLOW_INSERT_COLUMNS, body, { format: 'Native' });
+      }
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       samples.push((batches * rows.length) / s);
     }
     const ceiling = median(samples);
     ctx.record({
-      name: `ClickHouse RowBinary insert ceiling (${CEILING_BATCH.toLocaleString('en-US')}-row inserts)`,
+      name: `ClickHouse insert ceiling (${CEILING_BATCH.toLocaleString('en-US')}-flow batches: Native flows + rollup rows)`,
       value: ceiling,
       unit: 'rows/s',
       samples,
