@@ -187,6 +187,22 @@ function startZooKeeper(dir: string, port: number, children: Set<ChildProcess>):
   return zk;
 }
 
+/**
+ * A node that died under the tests (a full suite once saw one drop its connections in the
+ * middle of an ON CLUSTER statement) leaves its reason only in its error log, which goes
+ * with the temp directory: print the end of any log that names a fatal error or a signal.
+ */
+function reportCrashes(dir: string): void {
+  for (const n of TOPOLOGY) {
+    const file = join(dir, n.name, 'log', 'clickhouse-server.err.log');
+    if (!existsSync(file)) continue;
+    const lines = readFileSync(file, 'utf8').split('\n');
+    if (!lines.some((l) => /<Fatal>|Received signal|Segmentation fault|std::bad_alloc/.test(l))) continue;
+    process.stderr.write(`cluster harness: ${n.name} logged a fatal error; the end of its error log:\n`);
+    process.stderr.write(`${lines.slice(-40).join('\n')}\n`);
+  }
+}
+
 interface NodeSpec {
   name: string;
   shard: number;
@@ -219,6 +235,7 @@ export async function startTestCluster(opts: { log?: (msg: string) => void } = {
     await Promise.all([...servers.values()].map((s) => s.stop().catch(() => {})));
     await zk.stop().catch(() => {});
     for (const c of children) c.kill('SIGKILL');
+    reportCrashes(dir);
     if (!process.env.VXFLOW_KEEP_CLUSTER) rmSync(dir, { recursive: true, force: true });
     process.removeListener('exit', onExit);
   };
