@@ -31,7 +31,8 @@
 import type { ClickHouse } from './clickhouse.ts';
 import { PARTITIONING, ROLLUP_STAGING_TABLE, ROLLUP_STAGING_TIME } from './ddl.ts';
 import { batchIdText, scanFlowRows } from './flow-rowbinary.ts';
-import { type RowVisitor, scanRollupRows } from './rollup-rows.ts';
+import { scanRollupRows } from './rollup-rows.ts';
+import type { RowVisitor } from './flow-rowbinary.ts';
 import { ident, quoteString, raw, sql } from './sql.ts';
 
 /**

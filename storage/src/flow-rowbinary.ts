@@ -219,41 +219,48 @@ export function encodeFlowsRowBinary(rows: readonly FlowRecord[]): Buffer {
   return out.buf.subarray(0, out.off);
 }
 
-/**
- * A row's layout for reading it back: fixed bytes before each String column (whose varint
- * length says how much text follows), and fixed bytes after the last one.
- */
-const LAYOUT = (() => {
-  const beforeString: number[] = [];
-  let fixed = BATCH_ID_BYTES;
-  let timeOffset = -1;
-  for (const c of COLUMNS) {
-    if (c.name === 'time_received') {
-      if (beforeString.length > 0) throw new Error('time_received must come before every String column');
-      timeOffset = fixed;
-    }
-    if (c.kind === 'string') {
-      beforeString.push(fixed);
-      fixed = 0;
-    } else fixed += FIXED_SIZE[c.kind];
-  }
-  if (timeOffset < 0) throw new Error('the schema has no time_received');
-  return { beforeString, after: fixed, timeOffset };
-})();
-
-/** Thrown by scanFlowRows for bytes that are not whole FLOW_INSERT_COLUMNS rows. */
+/** Thrown by the row scanners for bytes that are not whole rows. */
 export class FlowRowsFormatError extends Error {}
 
 /**
- * Walks RowBinary rows written by writeFlowRowFast (FLOW_INSERT_COLUMNS), calling `visit`
- * with each row's batch id halves, its time_received (seconds) and its byte range. For the
- * stored check, not the hot path. Throws FlowRowsFormatError unless the bytes are whole rows.
+ * A RowBinary row's layout for reading it back: fixed bytes before each String column (whose
+ * varint length says how much text follows), fixed bytes after the last one, and where the
+ * time column (UInt32 seconds) sits.
  */
-export function scanFlowRows(
-  b: Buffer,
-  visit: (idHi: number, idLo: number, timeSec: number, start: number, end: number) => void,
-): number {
-  const { beforeString, after, timeOffset } = LAYOUT;
+export interface RowLayout {
+  beforeString: readonly number[];
+  after: number;
+  timeOffset: number;
+}
+
+/** The layout of rows that start with batch_id (UInt64) then columns of `kinds`; the time is kinds[timeIndex]. */
+export function rowLayout(kinds: readonly ColumnKind[], timeIndex: number): RowLayout {
+  const beforeString: number[] = [];
+  let fixed = BATCH_ID_BYTES;
+  let timeOffset = -1;
+  for (const [i, k] of kinds.entries()) {
+    if (i === timeIndex) {
+      if (beforeString.length > 0) throw new Error('the time column must come before every String column');
+      timeOffset = fixed;
+    }
+    if (k === 'string') {
+      beforeString.push(fixed);
+      fixed = 0;
+    } else fixed += FIXED_SIZE[k];
+  }
+  if (timeOffset < 0) throw new Error('no time column');
+  return { beforeString, after: fixed, timeOffset };
+}
+
+/** What a row scan reports per row: its batch id halves, its time (seconds) and its byte range. */
+export type RowVisitor = (idHi: number, idLo: number, timeSec: number, start: number, end: number) => void;
+
+/**
+ * Walks RowBinary rows of `layout`, for the stored check and counting, not the hot path.
+ * Throws FlowRowsFormatError unless the bytes are whole rows.
+ */
+export function scanRows(layout: RowLayout, b: Buffer, visit: RowVisitor): number {
+  const { beforeString, after, timeOffset } = layout;
   const n = b.length;
   let o = 0;
   let rows = 0;
@@ -283,4 +290,14 @@ export function scanFlowRows(
     rows++;
   }
   return rows;
+}
+
+const FLOW_ROW_LAYOUT = rowLayout(
+  COLUMNS.map((c) => c.kind),
+  COLUMNS.findIndex((c) => c.name === 'time_received'),
+);
+
+/** Walks rows written by writeFlowRowFast (FLOW_INSERT_COLUMNS); returns how many there are. */
+export function scanFlowRows(b: Buffer, visit: RowVisitor): number {
+  return scanRows(FLOW_ROW_LAYOUT, b, visit);
 }
