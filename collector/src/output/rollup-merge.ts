@@ -2,8 +2,9 @@
  * Sums the rollup rows of a whole insert batch (the staging rows of its chunks, each chunk
  * summed by a decode worker) into one row per minute and key, under one new batch id,
  * before they go to ClickHouse. A worker's chunk is 5 000 flows at most; a batch holds up
- * to 200 000 from every worker: on the simulator's traffic that is ~15 raw flows per
- * rollup row per chunk and ~470 per batch (bench/rollup.bench.ts), so ClickHouse's views
+ * to 200 000 from every worker: on the simulator's traffic with four interleaved exporters
+ * that is ~5 raw flows per rollup row per chunk and ~120 per batch (bench/rollup.bench.ts:
+ * the exporter is a rollup key), so ClickHouse's views
  * aggregate and write far fewer rows. The cost lands on the receiving thread, but per
  * rollup row, not per flow.
  *
