@@ -11,6 +11,13 @@
  * "records received" = sum(packets). Prints "sent_datagrams sent_records" at the end.
  * SOURCE (an IPv4 address such as 127.0.0.2) is the address it sends from, so several
  * blasts are several exporters to the collector.
+ *
+ *   blast HOST PORT replay:FILE SECONDS FLOWS_PER_SECOND [DOMAIN [SOURCE]]
+ *
+ * Replays the datagrams of FILE (bench/tools/sim-datagrams.ts: u16 length, u16 flow
+ * records, u16 data records, then the datagram) in a loop, paced on flow records, with the
+ * header's sequence number rewritten as the protocol counts it, so a loop is not a loss.
+ * Prints the same two numbers (records: the flow records of the datagrams sent).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -44,11 +51,49 @@ static const uint16_t V9_FIELDS[][2] = {{8, 4}, {12, 4}, {7, 2}, {11, 2}, {4, 1}
 static const uint16_t IPFIX_FIELDS[][2] = {{8, 4}, {12, 4}, {7, 2}, {11, 2}, {4, 1}, {6, 1}, {1, 8}, {2, 8}, {152, 8}, {153, 8}, {10, 4}, {14, 4}};
 #define NFIELDS 12
 
+/* replay: the file's datagrams, their flow and data record counts */
+static uint8_t *replay_buf;
+static size_t replay_count;
+static uint8_t **replay_dgram;
+static uint16_t *replay_len, *replay_flows, *replay_data;
+
+static int load_replay(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  replay_buf = malloc(size > 0 ? size : 1);
+  if (fread(replay_buf, 1, size, f) != (size_t)size) return -1;
+  fclose(f);
+  size_t cap = size / 6 + 1;
+  replay_dgram = malloc(cap * sizeof *replay_dgram);
+  replay_len = malloc(cap * sizeof *replay_len);
+  replay_flows = malloc(cap * sizeof *replay_flows);
+  replay_data = malloc(cap * sizeof *replay_data);
+  for (long o = 0; o + 6 <= size;) {
+    uint16_t len = replay_buf[o] << 8 | replay_buf[o + 1];
+    if (o + 6 + len > size || len > MAXLEN) return -1;
+    replay_len[replay_count] = len;
+    replay_flows[replay_count] = replay_buf[o + 2] << 8 | replay_buf[o + 3];
+    replay_data[replay_count] = replay_buf[o + 4] << 8 | replay_buf[o + 5];
+    replay_dgram[replay_count++] = replay_buf + o + 6;
+    o += 6 + len;
+  }
+  return replay_count > 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr, "usage: blast HOST PORT v9|ipfix SECONDS FLOWS_PER_SECOND [DOMAIN [SOURCE]]\n");
+    fprintf(stderr, "usage: blast HOST PORT v9|ipfix|replay:FILE SECONDS FLOWS_PER_SECOND [DOMAIN [SOURCE]]\n");
     return 2;
   }
+  int replay = strncmp(argv[3], "replay:", 7) == 0;
+  if (replay && load_replay(argv[3] + 7) != 0) {
+    fprintf(stderr, "blast: cannot read datagrams from %s\n", argv[3] + 7);
+    return 2;
+  }
+  size_t next_replay = 0;
   const char *host = argv[1];
   int port = atoi(argv[2]);
   int ipfix = strcmp(argv[3], "ipfix") == 0;
@@ -103,18 +148,43 @@ int main(int argc, char **argv) {
   for (;;) {
     double elapsed = now_s() - t0;
     if (elapsed >= secs) break;
-    uint64_t due = (uint64_t)(elapsed * dgram_rate) + 1;
-    if (sent_dgrams >= due) {
+    /* replay paces on flow records (its datagrams carry varying counts), blast on datagrams */
+    uint64_t due = replay ? (uint64_t)(elapsed * rate) + 1 : (uint64_t)(elapsed * dgram_rate) + 1;
+    if ((replay ? sent_records : sent_dgrams) >= due) {
       struct timespec ns = {0, 200000};
       nanosleep(&ns, NULL);
       continue;
     }
-    int n = (int)(due - sent_dgrams);
+    int n = replay ? BATCH : (int)(due - sent_dgrams);
     if (n > BATCH) n = BATCH;
     clock_gettime(CLOCK_REALTIME, &wall);
     uint64_t now_ms = (uint64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
     int recs_in_batch = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; replay && i < n; i++) {
+      size_t k = next_replay;
+      next_replay = (next_replay + 1) % replay_count;
+      uint8_t *b = bufs[i];
+      memcpy(b, replay_dgram[k], replay_len[k]);
+      if (b[1] == 10) {
+        put32(b + 8, seq);
+        seq += replay_data[k];
+      } else
+        put32(b + 12, seq++);
+      iovs[i].iov_base = b;
+      iovs[i].iov_len = replay_len[k];
+      memset(&msgs[i], 0, sizeof msgs[i]);
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = dst;
+      msgs[i].msg_hdr.msg_namelen = dstlen;
+      recs_in_batch += replay_flows[k];
+      /* stop the batch once it covers what is due */
+      if (sent_records + recs_in_batch >= due) {
+        n = i + 1;
+        break;
+      }
+    }
+    for (int i = 0; !replay && i < n; i++) {
       uint8_t *b = bufs[i];
       int off = ipfix ? 16 : 20;
       int is_template = (sent_dgrams + i) % 100 == 0;
