@@ -36,6 +36,10 @@
  *                      where each datagram pays a wake-up of its own. BENCH_SCALING_WORKERS=2 runs only
  *                      the 2-worker half. Not in --quick's default
  *                      set (BENCH_TOOLS=scaling runs it alone).
+ *   pinned             the ceiling comparison with the cores split (taskset): ClickHouse on the second
+ *                      core, both for a ceiling of its own and while the collector feeds it; the
+ *                      collector and blast on the first. Says whether the collector limits
+ *                      ClickHouse, which the shared-core ratio cannot (there the three add up).
  *   cpu                CPU per flow at one rate every receiver takes without loss (BENCH_CPU_RATE,
  *                      default 150,000 flows/s, under nfacctd's limit here): one trial each of
  *                      vxflow→ClickHouse (the collector's CPU and clickhouse-server's), →protobuf,
@@ -99,7 +103,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { emptyFlow, type FlowRecord } from '../protocol/src/schema/columns.ts';
@@ -135,6 +139,7 @@ const TOOL_KEYS = [
   'ceiling',
   'scaling',
   'cpu',
+  'pinned',
 ] as const;
 type ToolKey = (typeof TOOL_KEYS)[number];
 
@@ -212,6 +217,8 @@ interface Tool {
   once?: boolean;
   /** several exporters: one blast from each of these addresses, each at an equal share of the rate */
   sources?: string[];
+  /** the CPUs blast runs on (taskset list), when the trial pins its processes */
+  senderCpus?: string;
   /** a scaling run: exporters and workers, for the scaling figures */
   scaling?: { exporters: number; workers: number };
 }
@@ -279,10 +286,12 @@ async function blast(
   rate: number,
   source?: string,
   replayFile?: string,
+  cpus?: string,
 ): Promise<number> {
   const { stdout } = await execFileAsync(
-    bin,
+    cpus ? 'taskset' : bin,
     [
+      ...(cpus ? ['-c', cpus, bin] : []),
       '127.0.0.1',
       String(port),
       replayFile ? `replay:${replayFile}` : proto,
@@ -321,6 +330,13 @@ function pageFaultMicroseconds(): number {
     samples.push(Number(process.hrtime.bigint() - t0) / 1e3 / (bytes / 4096));
   }
   return median(samples);
+}
+
+const ALL_CPUS = `0-${cpus().length - 1}`;
+
+/** Pins every thread of a process to `cpus` (a taskset list); threads it starts later inherit it. */
+function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
 /** Signals a child and waits (bounded) for it to exit; SIGKILL after that. */
@@ -395,7 +411,8 @@ export default async function bench(ctx: BenchContext): Promise<void> {
   try {
     const blastBin = join(work, 'blast');
     execFileSync('gcc', ['-O2', '-o', blastBin, join(repo, 'bench/tools/blast.c')]);
-    const needsClickHouse = wanted.has('vxflow-clickhouse') || wanted.has('ceiling') || wanted.has('cpu');
+    const needsClickHouse =
+      wanted.has('vxflow-clickhouse') || wanted.has('ceiling') || wanted.has('cpu') || wanted.has('pinned');
     if (needsClickHouse)
       server = await startEmbedded({ dataDir: chDir, httpPort: await freePort(), tcpPort: await freePort() });
     const chUrl = server?.url ?? '';
@@ -735,6 +752,43 @@ export default async function bench(ctx: BenchContext): Promise<void> {
           },
         });
       }
+    // ClickHouse on the second core, the collector and blast on the first: the same CPU for
+    // ClickHouse as in the pinned ceiling, so the ratio says whether the collector limits it
+    const vxflowPinned: Tool = {
+      ...vxflowClickHouse,
+      key: 'pinned',
+      name: 'vxflow→ClickHouse pinned',
+      senderCpus: '0',
+      start: async (proto) => {
+        pin(clickhousePid(), '1');
+        const r = await vxflowClickHouse.start(proto);
+        pin(r.pid, '0');
+        return {
+          ...r,
+          cleanup: async () => {
+            await r.cleanup();
+            pin(clickhousePid(), ALL_CPUS);
+          },
+        };
+      },
+    };
+    allTools.push(vxflowPinned);
+    /** The ceiling with ClickHouse on the second core and this process (the loader) on the first. */
+    const pinnedCeiling = async (): Promise<number> => {
+      pin(clickhousePid(), '1');
+      pin(process.pid, '0');
+      try {
+        return await measureCeiling(
+          ctx,
+          chUrl,
+          () => processCpuSeconds(clickhousePid()),
+          ' (ClickHouse on one core)',
+        );
+      } finally {
+        pin(process.pid, ALL_CPUS);
+        pin(clickhousePid(), ALL_CPUS);
+      }
+    };
     const tools = allTools.filter((t) => wanted.has(t.key));
 
     // ---- CPU per flow at one rate every receiver takes without loss, blast's and the simulator's traffic
@@ -795,7 +849,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
         const sent = (
           await Promise.all(
             sources.map((src) =>
-              blast(blastBin, r.port, proto, step, asked / sources.length, src, replayFile),
+              blast(blastBin, r.port, proto, step, asked / sources.length, src, replayFile, tool.senderCpus),
             ),
           )
         ).reduce((a, b) => a + b, 0);
@@ -915,6 +969,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
       return ladder;
     };
 
+    const onOneCore = wanted.has('pinned') ? await pinnedCeiling() : 0;
     for (const proto of protos) {
       const results = new Map<ToolKey, Ladder[]>();
       /** the scaling runs' ladders, by tool name (they share one key) */
@@ -954,6 +1009,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
           results.set(tool.key, [...(results.get(tool.key) ?? []), l]);
         }
       record(ctx, proto, results, ceiling, wanted);
+      recordPinned(ctx, proto, results.get('pinned'), onOneCore);
       recordScaling(ctx, proto, [...scaling.values()], spreadMode, scalingCpuRate);
       if (wanted.has('cpu')) recordCommonRate(ctx, proto, cpuRate, await commonRate(proto));
     }
@@ -1125,6 +1181,25 @@ function recordScaling(
   }
 }
 
+/**
+ * The ceiling comparison with the cores split: ClickHouse on one core both when it takes the
+ * ceiling's batches and when the collector (with blast, on the other core) feeds it. On 2
+ * shared cores the unpinned ratio measures how the collector's, blast's and ClickHouse's CPU
+ * add up; this one whether the collector keeps ClickHouse as busy as the ideal loader does.
+ */
+function recordPinned(ctx: BenchContext, proto: Proto, ladders: Ladder[] | undefined, ceiling: number): void {
+  if (!ladders || ceiling <= 0) return;
+  const x = summarize(ladders);
+  ctx.record({
+    name: `${proto}: vxflow → ClickHouse vs the ceiling, ClickHouse on one core in both (collector and blast on the other)`,
+    value: x.rate,
+    unit: 'flows/s lossless',
+    peer: { name: 'ClickHouse ceiling on one core', value: ceiling },
+    samples: x.samples,
+    note: `target ≥ 0.9x; collector ${x.cpuPerMillion.toFixed(2)}, ClickHouse ${x.clickhouseCpuPerMillion.toFixed(2)} CPU s / 1M flows${x.lossyAt ? `; lossy at ${fmt(x.lossyAt)}` : ''}`,
+  });
+}
+
 /** The receivers of the common-rate CPU trials (peers only where they count the traffic right). */
 const COMMON_RATE_TOOLS = [
   'vxflow-clickhouse',
@@ -1220,7 +1295,12 @@ const CEILING_BATCH = 200_000;
  * rows into the staging table (RowBinary), then its CEILING_BATCH flows as Native blocks
  * (the collector's insert format); back to back, median flows/s of 3.
  */
-async function measureCeiling(ctx: BenchContext, chUrl: string, serverCpu: () => number): Promise<number> {
+async function measureCeiling(
+  ctx: BenchContext,
+  chUrl: string,
+  serverCpu: () => number,
+  label = '',
+): Promise<number> {
   const database = `bench_${process.pid}_ceiling`;
   const ch = await connectClickHouse({ url: chUrl, database } as never);
   try {
@@ -1276,13 +1356,13 @@ async function measureCeiling(ctx: BenchContext, chUrl: string, serverCpu: () =>
     }
     const ceiling = median(samples);
     ctx.record({
-      name: `ClickHouse insert ceiling (${CEILING_BATCH.toLocaleString('en-US')}-flow batches: Native flows + rollup rows)`,
+      name: `ClickHouse insert ceiling (${CEILING_BATCH.toLocaleString('en-US')}-flow batches: Native flows + rollup rows)${label}`,
       value: ceiling,
       unit: 'rows/s',
       samples,
     });
     ctx.record({
-      name: 'ClickHouse CPU per million flows at the ceiling',
+      name: `ClickHouse CPU per million flows at the ceiling${label}`,
       value: median(cpuSamples),
       unit: 'CPU s / 1M flows',
       samples: cpuSamples,

@@ -98,7 +98,7 @@ function simulatedDatagrams(total: number): { datagrams: Datagram[]; inventory: 
 function workerPath(
   inventory: string,
   outputs: FlowOutput[],
-  onChunk: (bodies: ArrayBuffer[], rows: number) => void,
+  onChunk: (bodies: Uint8Array[], rows: number) => void,
 ) {
   const inv = parseInventory(inventory);
   if (!inv.ok) throw new Error(`simulated inventory: ${inv.reason}`);
@@ -176,7 +176,7 @@ export default (async (ctx) => {
   const workerDatagrams: Datagram[] = [];
   const records: FlowRecord[] = [];
   {
-    const collect: FlowOutput = { write: (r) => records.push(r), take: () => new ArrayBuffer(0) };
+    const collect: FlowOutput = { write: (r) => records.push(r), take: () => new Uint8Array(0) };
     const w = workerPath(inventory, [collect], () => {});
     for (const d of datagrams) {
       if (records.length >= WORKER_ROWS) break;

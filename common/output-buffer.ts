@@ -4,6 +4,8 @@
  * because the RowBinary writer in storage/ (flow-rowbinary.ts) writes into it too, adding
  * the chunk's batch id; the buffer itself knows nothing of any format.
  */
+import { allocTransfer } from './transfer-pool.ts';
+
 export interface OutputBuffer {
   buf: Buffer;
   off: number;
@@ -26,13 +28,14 @@ export function growOutputBuffer(out: OutputBuffer, need: number): void {
 }
 
 /**
- * An exact-size copy of what the buffer holds, as an ArrayBuffer to transfer (not clone) to
- * another thread; the big buffer stays with its writer, emptied for the next chunk.
+ * A copy of what the buffer holds, as a view over an ArrayBuffer of its own to transfer (not
+ * clone) to another thread (transfer-pool.ts: reused when the receiver gives it back); the
+ * big buffer stays with its writer, emptied for the next chunk.
  */
-export function takeOutputBuffer(out: OutputBuffer): ArrayBuffer {
-  const copy = new Uint8Array(new ArrayBuffer(out.off));
+export function takeOutputBuffer(out: OutputBuffer): Uint8Array {
+  const copy = allocTransfer(out.off);
   copy.set(out.buf.subarray(0, out.off));
   out.off = 0;
   out.rows = 0;
-  return copy.buffer;
+  return copy;
 }

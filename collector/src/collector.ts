@@ -174,6 +174,8 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
   function submitRollups(): void {
     if (rollupParts.length === 0) return;
     const merged = mergeRollupParts(rollupParts);
+    // the merged rows are a new buffer: the parts can go back
+    recycle(rollupParts);
     rollupParts = [];
     if (merged.rows > 0) sink?.submit([merged.body], merged.rows, ROLLUP_INSERT_COLUMNS);
   }
@@ -257,6 +259,33 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     }
   }
 
+  /**
+   * Chunk buffers from the workers, by the worker that sent them, until they go back to it
+   * (common/transfer-pool.ts): after a successful insert, a file write, or a rollup merge.
+   * Any other way (spooled, failed, dropped) they are simply left to the GC.
+   */
+  const chunkOwner = new WeakMap<ArrayBufferLike, number>();
+  function received(w: number, u: Uint8Array): Buffer {
+    chunkOwner.set(u.buffer, w);
+    return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  }
+  /** Gives back those of `parts` that are received chunk buffers; nothing may use them after. */
+  function recycle(parts: readonly Uint8Array[]): void {
+    if (!pool) return;
+    let byWorker: Map<number, ArrayBuffer[]> | undefined;
+    for (const part of parts) {
+      const ab = part.buffer;
+      const w = chunkOwner.get(ab);
+      if (w === undefined) continue;
+      chunkOwner.delete(ab);
+      byWorker ??= new Map();
+      const list = byWorker.get(w);
+      if (list) list.push(ab as ArrayBuffer);
+      else byWorker.set(w, [ab as ArrayBuffer]);
+    }
+    if (byWorker) for (const [w, list] of byWorker) pool.recycle(w, list);
+  }
+
   function onWorkerMessage(w: number, m: FromWorker): void {
     switch (m.type) {
       case 'chunk': {
@@ -266,13 +295,28 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         metrics.records.inc(m.rows);
         const flowRows = m.native ?? m.rowbinary;
         if (flowRows && p.clickhouse) {
-          if (m.rollup) rollupParts.push(Buffer.from(m.rollup));
-          batcher.add(Buffer.from(flowRows), m.rows);
+          if (m.rollup) rollupParts.push(received(w, m.rollup));
+          batcher.add(received(w, flowRows), m.rows);
+        }
+        // a body goes back once every file output given it has written it (two outputs of
+        // one format share it)
+        const writing = new Map<Uint8Array, { bytes: Buffer; left: number }>();
+        for (const out of fileOutputs) {
+          const body = out.name.startsWith('jsonl:') ? m.jsonl : m.protobuf;
+          if (body) {
+            const e = writing.get(body);
+            if (e) e.left++;
+            else writing.set(body, { bytes: received(w, body), left: 1 });
+          }
         }
         for (const out of fileOutputs) {
           const body = out.name.startsWith('jsonl:') ? m.jsonl : m.protobuf;
-          if (!body) continue;
-          if (out.write(new Uint8Array(body), m.rows)) {
+          const e = body && writing.get(body);
+          if (!e) continue;
+          const done = () => {
+            if (--e.left === 0) recycle([e.bytes]);
+          };
+          if (out.write(e.bytes, m.rows, done)) {
             metrics.outputRows.inc({ output: out.name }, m.rows);
             totals.outputRows += m.rows;
           } else {
@@ -549,6 +593,8 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
             queryId,
             format: native ? 'Native' : 'RowBinary',
           });
+          // ClickHouse answers once it has read the whole body: the chunks can be reused
+          recycle(parts);
         },
         check: async (parts, rows, columns) => {
           if (!ch) throw new Error('not connected');

@@ -24,6 +24,7 @@
  */
 import { COLUMNS, type ColumnKind, type FlowRecord } from '../../protocol/src/schema/columns.ts';
 import { writeIp16 } from '../../protocol/src/schema/ip.ts';
+import { allocTransfer } from '../../common/transfer-pool.ts';
 import { newFlowRowBuffer, nextBatchId, writeVarintString } from './flow-rowbinary.ts';
 import { CLICKHOUSE_TYPE, STORAGE_COLUMNS } from './rowbinary.ts';
 
@@ -80,8 +81,11 @@ const COLUMN_HEADERS: readonly Buffer[] = NATIVE_FLOW_COLUMNS.map((c) =>
 export interface NativeFlowEncoder {
   /** Appends one flow to the current block. */
   write(rec: FlowRecord): void;
-  /** The block of the rows written since the last take, as an exact-size transferable ArrayBuffer (empty when no row); starts the next block. */
-  take(): ArrayBuffer;
+  /**
+   * The block of the rows written since the last take, as a view over a transferable
+   * ArrayBuffer of its own (common/transfer-pool.ts; empty when no row); starts the next block.
+   */
+  take(): Uint8Array;
   /** rows in the current block */
   readonly rows: number;
   /** the current block's batch id, high and low 32 bits (0 before its first row) */
@@ -154,7 +158,7 @@ const RUNTIME = {
   str: writeVarintString,
   swapBytes,
   nextBatchId,
-  allocBlock: (n: number) => Buffer.allocUnsafeSlow(n),
+  allocBlock: allocTransfer,
   newIdHolder: () => newFlowRowBuffer(0),
   headers: COLUMN_HEADERS,
   blockPrefixColumns: varintBytes(NATIVE_FLOW_COLUMNS.length),
@@ -272,10 +276,10 @@ return function create(rowsHint) {
     n = i + 1;
   }
   function take() {
-    if (n === 0) return new ArrayBuffer(0);
+    if (n === 0) return new Uint8Array(0);
     const rowsVarint = varintBytes(n);
     const total = blockPrefixColumns.length + rowsVarint.length + headers[0].length + 8 * n + ${sizes.join(' + ')};
-    // not zeroed: every byte is written below (checked); an own ArrayBuffer, not a pool slice, to transfer
+    // every byte is written below (checked); an own ArrayBuffer, to transfer
     const out = allocBlock(total);
     let o = 0;
     out.set(blockPrefixColumns, o); o += blockPrefixColumns.length;
@@ -291,7 +295,7 @@ return function create(rowsHint) {
     if (o !== total) throw new Error('Native block size mismatch: ' + o + ' of ' + total);
     n = 0;
     ${resetStrings.join(' ')}
-    return out.buffer;
+    return out;
   }
   return {
     write,
@@ -322,7 +326,8 @@ export function newNativeFlowEncoder(rowsHint = 5000): NativeFlowEncoder {
 export function encodeFlowsNative(rows: readonly FlowRecord[]): Buffer {
   const enc = newNativeFlowEncoder(rows.length);
   for (const r of rows) enc.write(r);
-  return Buffer.from(enc.take());
+  const block = enc.take();
+  return Buffer.from(block.buffer, block.byteOffset, block.byteLength);
 }
 
 /** Thrown for bytes that are not whole Native blocks of the expected columns. */

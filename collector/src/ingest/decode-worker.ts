@@ -14,6 +14,7 @@ import { emptyInventory, parseInventory } from '../enrich/inventory.ts';
 import type { OutputName } from '../output/registry.ts';
 import { createFlowPipeline, type FlowChunk } from './flow-pipeline.ts';
 import { lowerThreadPriority } from './thread-priority.ts';
+import { enableTransferPool, giveBack } from '../../../common/transfer-pool.ts';
 import {
   type ExporterDomainStats,
   type FromWorker,
@@ -37,6 +38,7 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m
  * each costing a postMessage here and a Buffer plus a batch part there.
  */
 const CHUNK_LINGER_MS = 20;
+const TRANSFER_POOL_BYTES = 256 * 1024 * 1024;
 let lingerTimer: NodeJS.Timeout | undefined;
 function clearLinger(): void {
   if (lingerTimer) {
@@ -49,8 +51,15 @@ function clearLinger(): void {
 function postChunk(chunk: FlowChunk): void {
   clearLinger();
   const msg: Extract<FromWorker, { type: 'chunk' }> = { type: 'chunk', rows: chunk.rows, ...chunk.outputs };
-  post(msg, Object.values(chunk.outputs));
+  post(
+    msg,
+    Object.values(chunk.outputs).map((v) => v.buffer as ArrayBuffer),
+  );
 }
+
+// chunk buffers come back once inserted or written: at most this much is kept for reuse
+// (about the main thread's in-memory batches' worth at the default sizes)
+enableTransferPool(TRANSFER_POOL_BYTES);
 
 const initialInventory = parseInventory(init.inventoryText);
 const pipeline = createFlowPipeline({
@@ -410,6 +419,9 @@ port.on('message', (m: ToWorker) => {
       break;
     case 'import-state':
       decoder.importState(m.state);
+      break;
+    case 'recycle':
+      giveBack(m.buffers);
       break;
     case 'flush':
       sendChunk();

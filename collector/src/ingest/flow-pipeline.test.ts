@@ -80,8 +80,8 @@ function run(
   return { pipeline, chunks };
 }
 
-const lines = (b: ArrayBuffer | undefined) =>
-  Buffer.from(b ?? new ArrayBuffer(0))
+const lines = (b: Uint8Array | undefined) =>
+  (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.alloc(0))
     .toString('utf8')
     .trimEnd()
     .split('\n')
@@ -96,7 +96,7 @@ describe('createFlowPipeline (decode → sampling → enrichment → outputs)', 
     expect(chunks).toHaveLength(1);
     const [c] = chunks;
     expect(c.rows).toBe(6);
-    expect(scanFlowRows(Buffer.from(c.outputs.rowbinary ?? new ArrayBuffer(0)), () => {})).toBe(6);
+    expect(scanFlowRows(Buffer.from(c.outputs.rowbinary ?? new Uint8Array(0)), () => {})).toBe(6);
     const json = lines(c.outputs.jsonl);
     expect(json).toHaveLength(6);
     for (const r of json) {

@@ -28,7 +28,7 @@ export interface FlowPipelineInit {
 /** The flows written since the last chunk: their count and each output's bytes. */
 export interface FlowChunk {
   rows: number;
-  outputs: Partial<Record<OutputName, ArrayBuffer>>;
+  outputs: Partial<Record<OutputName, Uint8Array>>;
 }
 
 export interface FlowPipeline {

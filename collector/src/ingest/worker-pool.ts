@@ -63,6 +63,8 @@ export interface WorkerPool {
   sendPending(): void;
   post(w: number, m: ToWorker): void;
   broadcast(m: ToWorker): void;
+  /** gives chunk buffers back to the worker that sent them, for reuse (transferred) */
+  recycle(w: number, buffers: ArrayBuffer[]): void;
   /** datagrams queued or in flight, per worker */
   backlog(): number[];
   /** asks every worker to send what it holds, and waits for the answer */
@@ -355,6 +357,10 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
     },
     broadcast(m) {
       for (const worker of workers) worker.postMessage(m);
+    },
+    recycle(w, buffers) {
+      if (buffers.length > 0)
+        workers[w].postMessage({ type: 'recycle', buffers } satisfies ToWorker, buffers);
     },
     backlog: () => [...inFlight],
     async flush() {

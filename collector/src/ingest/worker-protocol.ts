@@ -66,7 +66,9 @@ export type ToWorker =
   /** the decoder state of one exporter address only (answered with 'state'), for a handoff to spread it */
   | { type: 'export-exporter-state'; id: number; exporter: string }
   | { type: 'import-state'; state: unknown }
-  | { type: 'flush'; id: number };
+  | { type: 'flush'; id: number }
+  /** chunk buffers the receiving thread is done with (inserted, written, merged): reused for later chunks */
+  | { type: 'recycle'; buffers: ArrayBuffer[] };
 
 /** Sequence and volume accounting for one exporter + observation domain. */
 export interface ExporterDomainStats {
@@ -112,13 +114,15 @@ export type FromWorker =
   | {
       type: 'chunk';
       rows: number;
-      rowbinary?: ArrayBuffer;
+      // each a view over a transferred ArrayBuffer of its own, which the receiving thread
+      // gives back ('recycle') once done with it (common/transfer-pool.ts)
+      rowbinary?: Uint8Array;
       /** the same flows as one Native block (storage/src/flow-native.ts), when that is the insert format */
-      native?: ArrayBuffer;
-      jsonl?: ArrayBuffer;
-      protobuf?: ArrayBuffer;
+      native?: Uint8Array;
+      jsonl?: Uint8Array;
+      protobuf?: Uint8Array;
       /** staging rows for flows_rollup_in (output/rollup.ts) */
-      rollup?: ArrayBuffer;
+      rollup?: Uint8Array;
     }
   /** a datagram batch is done (queue accounting) */
   | {

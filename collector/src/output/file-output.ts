@@ -10,7 +10,8 @@ import type { Writable } from 'node:stream';
 
 export interface FileOutput {
   readonly name: string;
-  write(chunk: Uint8Array, rows: number): boolean;
+  /** false when the chunk was dropped (the stream is too far behind); `written` runs once it is out */
+  write(chunk: Uint8Array, rows: number, written?: () => void): boolean;
   close(): Promise<void>;
 }
 
@@ -28,9 +29,9 @@ export function openFileOutput(
   }
   return {
     name: `${kind}:${path}`,
-    write(chunk) {
+    write(chunk, _rows, written) {
       if (stream.writableLength > maxBufferedBytes) return false;
-      stream.write(chunk);
+      stream.write(chunk, written && (() => written()));
       return true;
     },
     close: () =>

@@ -11,8 +11,11 @@ import type { FlowRecord } from '../../../protocol/src/schema/columns.ts';
 export interface FlowOutput {
   /** Appends one flow. */
   write(rec: FlowRecord): void;
-  /** Bytes written since the last take, as an exact-size transferable ArrayBuffer; empties the output. */
-  take(): ArrayBuffer;
+  /**
+   * Bytes written since the last take, as a view over a transferable ArrayBuffer of its own
+   * (common/transfer-pool.ts: it may be longer than the view); empties the output.
+   */
+  take(): Uint8Array;
 }
 
 export interface OutputDriver {
