@@ -323,13 +323,15 @@ function sendStats(): void {
 
 const statsTimer = setInterval(sendStats, 1000);
 
-function postDone(datagrams: number, answers: number[]): void {
+/** A batch is done: its answers, and its payload buffer back (nothing here keeps a view of it: held sets are copies). */
+function postDone(datagrams: number, answers: number[], payload: Uint8Array): void {
+  const buffer = payload.buffer as ArrayBuffer;
   if (answers.length === 0) {
-    post({ type: 'done', datagrams });
+    post({ type: 'done', datagrams, payload: buffer }, [buffer]);
     return;
   }
   const list = Float64Array.from(answers);
-  post({ type: 'done', datagrams, answers: list }, [list.buffer]);
+  post({ type: 'done', datagrams, answers: list, payload: buffer }, [list.buffer, buffer]);
 }
 
 /** One exporter's part of the decoder state (templates, domains), for a handoff to other workers. */
@@ -352,10 +354,10 @@ port.on('message', (m: ToWorker) => {
         stats.abandoned += n;
         for (let at = 4; at < m.index.length; at += INDEX_STRIDE)
           if (m.index[at] > 0) answers.push(m.index[at], 0, 0);
-        postDone(n, answers);
+        postDone(n, answers, m.payload);
         break;
       }
-      const bytes = Buffer.from(m.payload);
+      const bytes = Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
       const dec = decoderFor(m.session);
       for (let i = 0; i < n; i++) {
         const at = i * INDEX_STRIDE;
@@ -378,7 +380,7 @@ port.on('message', (m: ToWorker) => {
         if (mark > 0) answers.push(mark, sum.dataRecords ?? sum.records, counted ? 1 : 0);
       }
       if (pipeline.pendingRows > 0 && !lingerTimer) lingerTimer = setTimeout(sendChunk, CHUNK_LINGER_MS);
-      postDone(n, answers);
+      postDone(n, answers, m.payload);
       break;
     }
     case 'inventory': {

@@ -17,6 +17,7 @@
  * to the same worker.
  */
 import { Worker } from 'node:worker_threads';
+import { allocTransfer, enableTransferPool, giveBack } from '../../../common/transfer-pool.ts';
 import { peekDatagram } from '../../../protocol/src/decode/peek.ts';
 import { createSpreader, type SpreadOptions, type Spreader } from './spread.ts';
 import {
@@ -104,7 +105,11 @@ export function fnv1a(s: string): number {
   return h >>> 0;
 }
 
+/** payload buffers kept for reuse on the receiving thread (a worker's queue limit is about this much) */
+const PAYLOAD_POOL_BYTES = 64 * 1024 * 1024;
+
 export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
+  enableTransferPool(PAYLOAD_POOL_BYTES);
   const workers: Worker[] = [];
   const readies: Promise<void>[] = [];
   const inFlight: number[] = [];
@@ -138,6 +143,7 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
           if (m.type === 'ready') resolve();
           else if (m.type === 'done') {
             inFlight[w] -= m.datagrams;
+            if (m.payload) giveBack([m.payload]);
             // the worker answers batches in the order they were sent
             const share = sentShares[w].shift();
             if (share) release(w, share);
@@ -167,13 +173,14 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
     if (p.index.length === 0) return;
     sentShares[w].push(p.perExporter);
     p.perExporter = new Map();
-    // an exact-size copy travels (transferred); the staging buffer is reused, because a
-    // fresh zero-filled 256 KiB per message cost more than copying the bytes in use
-    const payload = new ArrayBuffer(p.used);
-    new Uint8Array(payload).set(p.buf.subarray(0, p.used));
+    // a copy travels (transferred) and comes back with 'done' for a later batch
+    // (common/transfer-pool.ts); the staging buffer is reused, because a fresh zero-filled
+    // 256 KiB per message cost more than copying the bytes in use
+    const payload = allocTransfer(p.used);
+    payload.set(p.buf.subarray(0, p.used));
     const index = Float64Array.from(p.index);
     const msg: ToWorker = { type: 'datagrams', payload, index, exporters: p.exporters, session };
-    workers[w].postMessage(msg, [payload, index.buffer]);
+    workers[w].postMessage(msg, [payload.buffer as ArrayBuffer, index.buffer]);
     if (p.buf.length > BATCH_BYTES) p.buf = new Uint8Array(BATCH_BYTES);
     p.used = 0;
     p.index = [];

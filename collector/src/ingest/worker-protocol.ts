@@ -50,7 +50,8 @@ export const LEARN_ONLY = -1;
 export type ToWorker =
   | {
       type: 'datagrams';
-      payload: ArrayBuffer;
+      /** a view over a transferred buffer of its own, given back with 'done' (common/transfer-pool.ts) */
+      payload: Uint8Array;
       index: Float64Array;
       /** exporter address per slot */
       exporters: string[];
@@ -130,6 +131,8 @@ export type FromWorker =
       datagrams: number;
       /** per ticketed datagram: [ticket, data records, 1 = a flow datagram / 0 = not] */
       answers?: Float64Array;
+      /** the batch's payload buffer, back for the next batch */
+      payload?: ArrayBuffer;
     }
   | { type: 'stats'; stats: WorkerStats; exporters: ExporterDomainStats[] }
   /** a datagram from this address decoded as NetFlow v5/v9 or IPFIX: it is an exporter */
