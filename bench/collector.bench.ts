@@ -40,6 +40,10 @@
  *                      core, both for a ceiling of its own and while the collector feeds it; the
  *                      collector and blast on the first. Says whether the collector limits
  *                      ClickHouse, which the shared-core ratio cannot (there the three add up).
+ *   receive            the two UDP receive paths (collector.udpReceive) to the protobuf file: the
+ *                      recvmmsg add-on (native/udp-batch) and Node's dgram; each one's lossless rate
+ *                      and its receiving thread's CPU per flow at the best step and at
+ *                      BENCH_SCALING_CPU_RATE: what the add-on buys.
  *   cpu                CPU per flow at one rate every receiver takes without loss (BENCH_CPU_RATE,
  *                      default 150,000 flows/s, under nfacctd's limit here): one trial each of
  *                      vxflow→ClickHouse (the collector's CPU and clickhouse-server's), →protobuf,
@@ -140,6 +144,7 @@ const TOOL_KEYS = [
   'scaling',
   'cpu',
   'pinned',
+  'receive',
 ] as const;
 type ToolKey = (typeof TOOL_KEYS)[number];
 
@@ -221,6 +226,8 @@ interface Tool {
   senderCpus?: string;
   /** a scaling run: exporters and workers, for the scaling figures */
   scaling?: { exporters: number; workers: number };
+  /** a receive-path run: the collector reads UDP this way (collector.udpReceive) */
+  receive?: 'batch' | 'dgram';
 }
 
 /** CPU seconds of a process's main thread (task id = pid: the collector's receiving thread); 0 once gone. */
@@ -789,6 +796,34 @@ export default async function bench(ctx: BenchContext): Promise<void> {
         pin(clickhousePid(), ALL_CPUS);
       }
     };
+    // the two UDP receive paths, same output (the protobuf file): what the recvmmsg add-on buys
+    for (const receive of ['dgram', 'batch'] as const)
+      allTools.push({
+        key: 'receive',
+        name: `receive ${receive}`,
+        receive,
+        start: async () => {
+          const out = join(work, `out-${run + 1}.protobuf`);
+          const c = await startCollector(['--no-clickhouse', '--output', `protobuf:${out}`], {
+            VXFLOW_COLLECTOR_UDP_RECEIVE: receive,
+          });
+          const counter = fileRecordCounter(out, 'protobuf');
+          return {
+            port: c.port,
+            pid: c.child.pid ?? 0,
+            diagnose: c.diagnose,
+            stored: counter,
+            stop: async () => {
+              await c.stop();
+            },
+            count: counter,
+            cleanup: () => {
+              c.cleanup();
+              rmSync(out, { force: true });
+            },
+          };
+        },
+      });
     const tools = allTools.filter((t) => wanted.has(t.key));
 
     // ---- CPU per flow at one rate every receiver takes without loss, blast's and the simulator's traffic
@@ -977,7 +1012,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
       for (let rep = 0; rep < repeats; rep++)
         for (const tool of tools) {
           if (tool.once && (rep > 0 || proto !== protos[0])) continue;
-          if (tool.scaling) {
+          if (tool.scaling || tool.receive) {
             const entry = scaling.get(tool.name) ?? { tool, ladders: [], atFixed: [] };
             const prev = entry.ladders[0];
             const start = !prev ? START_RATE : prev.capped ? MAX_RATE : (prev.best?.asked ?? MIN_RATE * 2);
@@ -1010,7 +1045,19 @@ export default async function bench(ctx: BenchContext): Promise<void> {
         }
       record(ctx, proto, results, ceiling, wanted);
       recordPinned(ctx, proto, results.get('pinned'), onOneCore);
-      recordScaling(ctx, proto, [...scaling.values()], spreadMode, scalingCpuRate);
+      recordScaling(
+        ctx,
+        proto,
+        [...scaling.values()].filter((x) => x.tool.scaling),
+        spreadMode,
+        scalingCpuRate,
+      );
+      recordReceive(
+        ctx,
+        proto,
+        [...scaling.values()].filter((x) => x.tool.receive),
+        scalingCpuRate,
+      );
       if (wanted.has('cpu')) recordCommonRate(ctx, proto, cpuRate, await commonRate(proto));
     }
     ctx.log(`collector bench: ${((Date.now() - began) / 60_000).toFixed(1)} minutes`);
@@ -1198,6 +1245,68 @@ function recordPinned(ctx: BenchContext, proto: Proto, ladders: Ladder[] | undef
     samples: x.samples,
     note: `target ≥ 0.9x; collector ${x.cpuPerMillion.toFixed(2)}, ClickHouse ${x.clickhouseCpuPerMillion.toFixed(2)} CPU s / 1M flows${x.lossyAt ? `; lossy at ${fmt(x.lossyAt)}` : ''}`,
   });
+}
+
+/**
+ * The receive paths side by side (collector.udpReceive, to the protobuf file): the lossless
+ * rate, and the receiving thread's and the whole collector's CPU per flow, at the best step
+ * and at the fixed rate.
+ */
+function recordReceive(
+  ctx: BenchContext,
+  proto: Proto,
+  runs: { tool: Tool; ladders: Ladder[]; atFixed: Trial[] }[],
+  cpuRate: number,
+): void {
+  const figures = new Map<
+    string,
+    { rate: number; main: number; total: number; fixedMain: number; fixedTotal: number }
+  >();
+  for (const { tool, ladders, atFixed } of runs) {
+    const x = summarize(ladders);
+    const bests = ladders.map((l) => l.best).filter((b): b is Trial => b !== undefined && b.got > 0);
+    const us = (list: Trial[], f: (b: Trial) => number) =>
+      list.length ? median(list.map((b) => (f(b) * 1e6) / b.got)) : 0;
+    const f = {
+      rate: x.rate,
+      main: us(bests, (b) => b.mainCpuSeconds ?? 0),
+      total: us(bests, (b) => b.cpuSeconds ?? 0),
+      fixedMain: us(atFixed, (b) => b.mainCpuSeconds ?? 0),
+      fixedTotal: us(atFixed, (b) => b.cpuSeconds ?? 0),
+    };
+    figures.set(tool.receive ?? '', f);
+    ctx.record({
+      name: `${proto}: UDP receive ${tool.receive} → protobuf file`,
+      value: x.rate,
+      unit: 'flows/s lossless',
+      samples: x.samples,
+      note: `${x.capped ? 'limit not reached (lower bound); ' : x.lossyAt ? `lossy at ${fmt(x.lossyAt)}; ` : ''}CPU µs/flow at the best step ${f.total.toFixed(2)} (receiving thread ${f.main.toFixed(2)}); at ${fmt(cpuRate)} flows/s ${f.fixedTotal.toFixed(2)} (receiving thread ${f.fixedMain.toFixed(2)}); 16 cores predicted ≈ ${fmt(f.main > 0 && f.total > f.main ? Math.min(1e6 / f.main, 15e6 / (f.total - f.main)) : 0)} flows/s`,
+    });
+  }
+  const batch = figures.get('batch');
+  const dgram = figures.get('dgram');
+  if (batch && dgram) {
+    ctx.record({
+      name: `${proto}: UDP receive, the recvmmsg add-on against Node's dgram (lossless rate)`,
+      value: batch.rate,
+      unit: 'flows/s lossless',
+      peer: { name: 'dgram', value: dgram.rate },
+    });
+    ctx.record({
+      name: `${proto}: UDP receive, receiving thread's CPU per flow at the best step, add-on / dgram`,
+      value: batch.main,
+      unit: 'CPU µs/flow',
+      peer: { name: 'dgram', value: dgram.main },
+      note: 'lower is better',
+    });
+    ctx.record({
+      name: `${proto}: UDP receive, receiving thread's CPU per flow at ${fmt(cpuRate)} flows/s, add-on / dgram`,
+      value: batch.fixedMain,
+      unit: 'CPU µs/flow',
+      peer: { name: 'dgram', value: dgram.fixedMain },
+      note: 'lower is better',
+    });
+  }
 }
 
 /** The receivers of the common-rate CPU trials (peers only where they count the traffic right). */

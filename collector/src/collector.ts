@@ -11,7 +11,6 @@
  * ClickHouse, else to the spool), saves the templates and closes. Nothing on the receive
  * path waits on ClickHouse or disk.
  */
-import type { RemoteInfo } from 'node:dgram';
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -403,7 +402,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
     return e.worker;
   }
 
-  function onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
+  function onDatagram(msg: Buffer, rinfo: { address: string }): void {
     totals.datagrams++;
     udpDatagrams.inc();
     const exporter = canonicalPeer(rinfo.address);
@@ -661,6 +660,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
         const l = await openUdpListener({
           address: a,
           recvBufferBytes: cfg.recvBufferBytes,
+          receive: cfg.udpReceive,
           onDatagram,
           warn: (msg, data) => log.warn(data ?? {}, msg),
         }).catch(failed);
@@ -670,6 +670,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           {
             listen: `udp://${a.family === 6 ? `[${a.host}]` : a.host}:${l.port}`,
             recvBuffer: l.recvBufferBytes,
+            receive: l.receive,
           },
           'listening',
         );

@@ -33,6 +33,11 @@ export const CollectorConfig = Type.Object(
       default: 32 * 1024 * 1024,
       description: 'UDP receive buffer requested per socket; the kernel caps it at net.core.rmem_max',
     }),
+    udpReceive: Type.Union([Type.Literal('auto'), Type.Literal('batch'), Type.Literal('dgram')], {
+      default: 'auto',
+      description:
+        "how UDP sockets are read: 'batch' with the udp-batch add-on (recvmmsg, many datagrams per system call and one JavaScript call per batch; compiled from native/udp-batch by bin/build.js when a C compiler is there), 'dgram' with Node's own socket (one call per datagram), 'auto' the add-on when it is built",
+    }),
     workers: Type.Integer({
       minimum: 0,
       maximum: 64,
