@@ -57,7 +57,8 @@ if (process.argv.includes('--force') || uiBuilt === 0 || uiInputs.some((p) => ne
 // Node's dgram, so a failure here is a note, not an error
 function buildNative() {
   const src = 'native/udp-batch/udp_batch.c';
-  const out = 'build/udp-batch.node';
+  // named for Node's ABI: it also uses libuv directly, so another Node must build its own
+  const out = `build/udp-batch-abi${process.versions.modules}.node`;
   if (!process.argv.includes('--force') && newest(out) > 0 && newest(out) >= newest(src)) return;
   const skip = (why) =>
     console.error(

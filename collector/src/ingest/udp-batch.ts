@@ -35,8 +35,12 @@ interface UdpBatchAddon {
 /** datagrams per recvmmsg: 64 slots of 64 KiB is a 4 MiB slab per socket */
 const BATCH = 64;
 
-/** Where bin/build.js puts the add-on, from the sources (collector/src/ingest) or the bundle (dist/). */
-const CANDIDATES = ['../../../build/udp-batch.node', '../build/udp-batch.node'];
+/**
+ * Where bin/build.js puts the add-on for this Node's ABI (it uses libuv directly, so it is
+ * never loaded into another Node), from the sources (collector/src/ingest) or the bundle (dist/).
+ */
+const FILE = `udp-batch-abi${process.versions.modules}.node`;
+const CANDIDATES = [`../../../build/${FILE}`, `../build/${FILE}`];
 
 let loaded: UdpBatchAddon | null | undefined;
 
