@@ -13,7 +13,7 @@ PACKAGES=(
   iproute2 ethtool iperf3                # network namespaces, kernel VXLAN, offload switches
   iputils-ping                           # fixed-count pings through the OVS lab
   chromium                               # headless browser for UI tests
-  gcc libc6-dev                          # the benchmark's sendmmsg blaster
+  gcc libc6-dev                          # the collector's recvmmsg add-on (bin/build.js), the benchmark's sendmmsg blaster
 )
 
 missing=()
