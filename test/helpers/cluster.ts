@@ -74,6 +74,12 @@ export interface TestCluster {
   connect(database: string, node?: string): Promise<ClickHouse>;
   /** the temp directory with every process's data and logs */
   dir: string;
+  /**
+   * Restarts any process that should be running and is not (said on stderr): ClickHouse
+   * 18.16 can die of a NULL pointer when its ZooKeeper session expires, which happens when
+   * the 2 cores are starved. Tests that stop a node on purpose are not affected.
+   */
+  reviveDead(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -346,6 +352,29 @@ export async function startTestCluster(opts: { log?: (msg: string) => void } = {
         return ch;
       },
       dir,
+      async reviveDead() {
+        const alive = (pid: number | undefined) => {
+          if (pid === undefined) return false;
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        };
+        if (zk.running && !alive(zk.pid())) {
+          process.stderr.write('cluster harness: ZooKeeper had died: started again\n');
+          await zk.stop().catch(() => {});
+          await zk.start();
+        }
+        for (const n of nodes) {
+          if (!n.running || alive(n.pid())) continue;
+          process.stderr.write(`cluster harness: ${n.name} had died: started again\n`);
+          servers.delete(n.name);
+          n.running = false;
+          await n.start();
+        }
+      },
       stop: stopAll,
     };
   } catch (err) {

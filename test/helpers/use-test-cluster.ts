@@ -4,15 +4,20 @@
  *   const cluster = useTestCluster();
  *   it('…', async () => { const ch = await cluster().connect(db); … cluster().node('ch3').stop() … });
  *
- * Started in beforeAll, stopped (every process, the temp directory) in afterAll.
+ * Started in beforeAll, stopped (every process, the temp directory) in afterAll. Before each
+ * test (and each retry: vitest.cluster.config.ts retries once) a node or ZooKeeper that died
+ * under the previous one is started again, and says so.
  */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startTestCluster, type TestCluster } from './cluster.ts';
 
 export function useTestCluster(): () => TestCluster {
   let cluster: TestCluster | undefined;
   beforeAll(async () => {
     cluster = await startTestCluster();
+  }, 120_000);
+  beforeEach(async () => {
+    await cluster?.reviveDead();
   }, 120_000);
   afterAll(async () => {
     await cluster?.stop();

@@ -9,7 +9,7 @@ const octets = (s: string) => {
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const all = words.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  all.forEach((w, i) => b.writeUInt16BE(Number.parseInt(w, 16), 2 * i));
+  for (const [i, w] of all.entries()) b.writeUInt16BE(Number.parseInt(w, 16), 2 * i);
   return b;
 };
 
