@@ -9,8 +9,5 @@ export default defineConfig({
     exclude: ['node_modules/**', '.vxflow/**'],
     fileParallelism: false,
     maxWorkers: 1,
-    // once more after a failure: ClickHouse 18.16 can die when a starved ZooKeeper expires
-    // its session (the harness then starts it again, and says so on stderr)
-    retry: 1,
   },
 });

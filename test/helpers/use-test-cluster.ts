@@ -5,8 +5,9 @@
  *   it('…', async () => { const ch = await cluster().connect(db); … cluster().node('ch3').stop() … });
  *
  * Started in beforeAll, stopped (every process, the temp directory) in afterAll. Before each
- * test (and each retry: vitest.cluster.config.ts retries once) a node or ZooKeeper that died
- * under the previous one is started again, and says so.
+ * test a node or ZooKeeper that died under the previous one is started again, and says so:
+ * the failure stays that test's, not every later one's. (No retries: the tests write to
+ * their databases, so a second attempt would not start from the same state.)
  */
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startTestCluster, type TestCluster } from './cluster.ts';
