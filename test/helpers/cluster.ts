@@ -193,6 +193,25 @@ function startZooKeeper(dir: string, port: number, children: Set<ChildProcess>):
   return zk;
 }
 
+/** Waits (at most 60 s) until a node can read ZooKeeper through its own session. */
+async function zooKeeperSession(n: { name: string; url: string }): Promise<void> {
+  const query = encodeURIComponent("SELECT count() FROM system.zookeeper WHERE path = '/'");
+  const deadline = Date.now() + 60_000;
+  let last = '';
+  for (;;) {
+    try {
+      const res = await fetch(`${n.url}/?query=${query}`, { signal: AbortSignal.timeout(5000) });
+      if (res.ok) return;
+      last = (await res.text()).split('\n')[0];
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`test cluster: ${n.name} has no ZooKeeper session after 60 s: ${last}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /**
  * A node that died under the tests (a full suite once saw one drop its connections in the
  * middle of an ON CLUSTER statement) leaves its reason only in its error log, which goes
@@ -325,6 +344,9 @@ export async function startTestCluster(opts: { log?: (msg: string) => void } = {
 
     await zk.start();
     await Promise.all(nodes.map((n) => n.start()));
+    // a node that answers HTTP may not have its ZooKeeper session yet, and ON CLUSTER
+    // statements then fail (18.16 has died of it): wait until every node reads ZooKeeper
+    await Promise.all(nodes.map((n) => zooKeeperSession(n)));
     const byName = (name: string): ClusterNode => {
       const n = nodes.find((x) => x.name === name);
       if (!n) throw new Error(`test cluster: no node ${name} (have ${nodes.map((x) => x.name).join(', ')})`);
@@ -373,6 +395,7 @@ export async function startTestCluster(opts: { log?: (msg: string) => void } = {
           servers.delete(n.name);
           n.running = false;
           await n.start();
+          await zooKeeperSession(n);
         }
       },
       stop: stopAll,
