@@ -81,8 +81,14 @@ export function expr(e: Expr): string {
     case 'neg':
       return `(- ${expr(e.e)})`;
     case 'in': {
-      // the right side is always parenthesised (a tuple, a subquery or one expression)
-      const r = e.r.t === 'tuple' || e.r.t === 'subquery' ? expr(e.r) : `(${expr(e.r)})`;
+      // the right side is always parenthesised (a tuple, a subquery or one expression); an
+      // empty list is written as it parses, `()`: `tuple()` would read back as a call
+      const r =
+        e.r.t === 'tuple' && e.r.items.length === 0
+          ? '()'
+          : e.r.t === 'tuple' || e.r.t === 'subquery'
+            ? expr(e.r)
+            : `(${expr(e.r)})`;
       return `(${expr(e.e)} ${e.global ? 'GLOBAL ' : ''}${e.not ? 'NOT ' : ''}IN ${r})`;
     }
     case 'between': {

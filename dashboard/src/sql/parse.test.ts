@@ -150,6 +150,9 @@ describe('parse and emit', () => {
       "SELECT (((a || 'x') = 'y') AND (b BETWEEN (1 + 1) AND 3))",
     );
     expect(roundTrip('SELECT a ? b : c ? d : e')).toBe('SELECT (a ? b : (c ? d : e))');
+    // an empty IN list stays one (fast-check found `tuple()`, which reads back as a call)
+    expect(roundTrip('SELECT co IN ()')).toBe('SELECT (co IN ())');
+    expect(roundTrip(roundTrip('SELECT co NOT IN ()'))).toBe('SELECT (co NOT IN ())');
     expect(roundTrip('SELECT -a - -1, - - 2')).toBe('SELECT ((- a) - (- 1)), (- (- 2))');
     expect(roundTrip("SELECT x NOT IN (1, 2), y GLOBAL NOT IN (SELECT 1), z IN (3), w NOT LIKE 'a%'")).toBe(
       "SELECT (x NOT IN (1, 2)), (y GLOBAL NOT IN (SELECT 1)), (z IN (3)), (w NOT LIKE 'a%')",
