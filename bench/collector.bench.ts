@@ -560,28 +560,34 @@ export default async function bench(ctx: BenchContext): Promise<void> {
       },
     };
 
+    /** Our collector writing one file (no database), counted as it grows; extra flags and environment. */
+    const fileReceiver = async (
+      format: 'jsonl' | 'protobuf',
+      extra: string[] = [],
+      childEnv: Record<string, string> = {},
+    ): Promise<Receiver> => {
+      const out = join(work, `out-${run + 1}.${format}`);
+      const c = await startCollector(['--no-clickhouse', '--output', `${format}:${out}`, ...extra], childEnv);
+      const counter = fileRecordCounter(out, format);
+      return {
+        port: c.port,
+        pid: c.child.pid ?? 0,
+        diagnose: c.diagnose,
+        stored: counter,
+        stop: async () => {
+          await c.stop();
+        },
+        count: counter,
+        cleanup: () => {
+          c.cleanup();
+          rmSync(out, { force: true });
+        },
+      };
+    };
     const vxflowFile = (format: 'jsonl' | 'protobuf'): Tool => ({
       key: format === 'jsonl' ? 'vxflow-jsonl' : 'vxflow-protobuf',
       name: `vxflow→${format}`,
-      start: async () => {
-        const out = join(work, `out-${run + 1}.${format}`);
-        const c = await startCollector(['--no-clickhouse', '--output', `${format}:${out}`], {});
-        const counter = fileRecordCounter(out, format);
-        return {
-          port: c.port,
-          pid: c.child.pid ?? 0,
-          diagnose: c.diagnose,
-          stored: counter,
-          stop: async () => {
-            await c.stop();
-          },
-          count: counter,
-          cleanup: () => {
-            c.cleanup();
-            rmSync(out, { force: true });
-          },
-        };
-      },
+      start: () => fileReceiver(format),
     });
 
     const nfcapd: Tool = {
@@ -735,28 +741,8 @@ export default async function bench(ctx: BenchContext): Promise<void> {
           name: `scaling ${exporters === 1 ? 'one exporter' : `${exporters} exporters`}, ${workers} worker${workers > 1 ? 's' : ''}`,
           sources,
           scaling: { exporters, workers },
-          start: async () => {
-            const out = join(work, `out-${run + 1}.protobuf`);
-            const c = await startCollector(
-              ['--no-clickhouse', '--output', `protobuf:${out}`, '--workers', String(workers)],
-              { VXFLOW_COLLECTOR_SPREAD: spreadMode },
-            );
-            const counter = fileRecordCounter(out, 'protobuf');
-            return {
-              port: c.port,
-              pid: c.child.pid ?? 0,
-              diagnose: c.diagnose,
-              stored: counter,
-              stop: async () => {
-                await c.stop();
-              },
-              count: counter,
-              cleanup: () => {
-                c.cleanup();
-                rmSync(out, { force: true });
-              },
-            };
-          },
+          start: () =>
+            fileReceiver('protobuf', ['--workers', String(workers)], { VXFLOW_COLLECTOR_SPREAD: spreadMode }),
         });
       }
     // ClickHouse on the second core, the collector and blast on the first: the same CPU for
@@ -802,27 +788,7 @@ export default async function bench(ctx: BenchContext): Promise<void> {
         key: 'receive',
         name: `receive ${receive}`,
         receive,
-        start: async () => {
-          const out = join(work, `out-${run + 1}.protobuf`);
-          const c = await startCollector(['--no-clickhouse', '--output', `protobuf:${out}`], {
-            VXFLOW_COLLECTOR_UDP_RECEIVE: receive,
-          });
-          const counter = fileRecordCounter(out, 'protobuf');
-          return {
-            port: c.port,
-            pid: c.child.pid ?? 0,
-            diagnose: c.diagnose,
-            stored: counter,
-            stop: async () => {
-              await c.stop();
-            },
-            count: counter,
-            cleanup: () => {
-              c.cleanup();
-              rmSync(out, { force: true });
-            },
-          };
-        },
+        start: () => fileReceiver('protobuf', [], { VXFLOW_COLLECTOR_UDP_RECEIVE: receive }),
       });
     const tools = allTools.filter((t) => wanted.has(t.key));
 

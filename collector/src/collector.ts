@@ -297,36 +297,7 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           if (m.rollup) rollupParts.push(received(w, m.rollup));
           batcher.add(received(w, flowRows), m.rows);
         }
-        // a body goes back once every file output given it has written it (two outputs of
-        // one format share it)
-        const writing = new Map<Uint8Array, { bytes: Buffer; left: number }>();
-        for (const out of fileOutputs) {
-          const body = out.name.startsWith('jsonl:') ? m.jsonl : m.protobuf;
-          if (body) {
-            const e = writing.get(body);
-            if (e) e.left++;
-            else writing.set(body, { bytes: received(w, body), left: 1 });
-          }
-        }
-        for (const out of fileOutputs) {
-          const body = out.name.startsWith('jsonl:') ? m.jsonl : m.protobuf;
-          const e = body && writing.get(body);
-          if (!e) continue;
-          const done = () => {
-            if (--e.left === 0) recycle([e.bytes]);
-          };
-          if (out.write(e.bytes, m.rows, done)) {
-            metrics.outputRows.inc({ output: out.name }, m.rows);
-            totals.outputRows += m.rows;
-          } else {
-            metrics.dropped.inc({ stage: out.name.split(':')[0] }, m.rows);
-            if (sample(`slow-${out.name}`).log)
-              log.warn(
-                { output: out.name },
-                'output is not keeping up: dropping flows (counted in dropped_total)',
-              );
-          }
-        }
+        if (fileOutputs.length > 0) writeFileOutputs(w, m);
         break;
       }
       case 'stats':
@@ -351,6 +322,42 @@ export function createCollector(deps: { log: Logger }, opts: CollectorOptions): 
           if (sample(key).log) log.debug(m.data ?? {}, m.msg);
         } else log[m.level](m.data ?? {}, m.msg);
         break;
+      }
+    }
+  }
+
+  /**
+   * A chunk's JSON-lines or protobuf bytes to every file output of that format; they go back
+   * to their worker once every output given them has written them (two outputs of one format
+   * share them).
+   */
+  function writeFileOutputs(w: number, m: Extract<FromWorker, { type: 'chunk' }>): void {
+    const writing = new Map<Uint8Array, { bytes: Buffer; left: number }>();
+    for (const out of fileOutputs) {
+      const body = out.name.startsWith('jsonl:') ? m.jsonl : m.protobuf;
+      if (body) {
+        const e = writing.get(body);
+        if (e) e.left++;
+        else writing.set(body, { bytes: received(w, body), left: 1 });
+      }
+    }
+    for (const out of fileOutputs) {
+      const body = out.name.startsWith('jsonl:') ? m.jsonl : m.protobuf;
+      const e = body && writing.get(body);
+      if (!e) continue;
+      const done = () => {
+        if (--e.left === 0) recycle([e.bytes]);
+      };
+      if (out.write(e.bytes, m.rows, done)) {
+        metrics.outputRows.inc({ output: out.name }, m.rows);
+        totals.outputRows += m.rows;
+      } else {
+        metrics.dropped.inc({ stage: out.name.split(':')[0] }, m.rows);
+        if (sample(`slow-${out.name}`).log)
+          log.warn(
+            { output: out.name },
+            'output is not keeping up: dropping flows (counted in dropped_total)',
+          );
       }
     }
   }

@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { ipv4ToString, ipv6ToString } from '../../../protocol/src/capture/udp.ts';
 
 interface NativeReceiver {
   port: number;
@@ -107,7 +108,7 @@ export function openBatchSocket(
         const key = ints[m + 3];
         let name = v4Names.get(key);
         if (name === undefined) {
-          name = `${meta[at]}.${meta[at + 1]}.${meta[at + 2]}.${meta[at + 3]}`;
+          name = ipv4ToString(meta, at);
           if (v4Names.size > 65_536) v4Names.clear();
           v4Names.set(key, name);
         }
@@ -117,7 +118,7 @@ export function openBatchSocket(
         const key = meta.toString('latin1', at, at + 16);
         let name = v6Names.get(key);
         if (name === undefined) {
-          name = ipv6Text(meta, at);
+          name = ipv6ToString(meta, at);
           if (v6Names.size > 65_536) v6Names.clear();
           v6Names.set(key, name);
         }
@@ -138,31 +139,4 @@ export function openBatchSocket(
     granted = Math.floor(r.recvBufferSize() / 2);
   }
   return { port: r.port, recvBufferBytes: granted, close: () => r.close() };
-}
-
-/** RFC 5952 text of 16 octets, as inet_ntop writes it (IPv4-mapped as ::ffff:a.b.c.d, as Node does). */
-export function ipv6Text(b: Uint8Array, at: number): string {
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push((b[at + 2 * i] << 8) | b[at + 2 * i + 1]);
-  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff)
-    return `::ffff:${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`;
-  // the longest run of two or more zero words becomes ::
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
-  if (best < 0) return hex(words);
-  return `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ipv6Text } from './udp-batch.ts';
+import { ipv6ToString } from './udp.ts';
 
 /** 16 octets from text, through the URL parser (which also normalises the text) */
 const octets = (s: string) => {
@@ -13,7 +13,7 @@ const octets = (s: string) => {
   return b;
 };
 
-describe('ipv6Text', () => {
+describe('ipv6ToString', () => {
   it('writes addresses as inet_ntop (and Node) do', () => {
     for (const [addr, text] of [
       ['::1', '::1'],
@@ -25,10 +25,10 @@ describe('ipv6Text', () => {
       ['2001:0:0:1::', '2001:0:0:1::'],
       ['1:0:2:3:4:5:6:7', '1:0:2:3:4:5:6:7'],
     ])
-      expect(ipv6Text(octets(addr), 0)).toBe(text);
+      expect(ipv6ToString(octets(addr), 0)).toBe(text);
     const mapped = Buffer.alloc(16);
     mapped.writeUInt16BE(0xffff, 10);
     mapped.set([192, 0, 2, 7], 12);
-    expect(ipv6Text(mapped, 0)).toBe('::ffff:192.0.2.7');
+    expect(ipv6ToString(mapped, 0)).toBe('::ffff:192.0.2.7');
   });
 });
